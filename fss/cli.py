@@ -1,0 +1,80 @@
+"""The ``fss`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fss.errors import one_line_errors
+
+app = typer.Typer(
+    help="FSS face sketch synthesis: data preparation, training, evaluation, reports.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+weights_app = typer.Typer(help="The registry of pretrained files.", no_args_is_help=True)
+app.add_typer(weights_app, name="weights")
+
+
+@app.command("make-synthetic-cufs")
+@one_line_errors
+def make_synthetic_cufs_cmd(
+    out: Annotated[Path, typer.Argument(help="Folder to write (CUFS's real layout).")],
+    per_split: Annotated[int, typer.Option(help="Pairs per subset and split.", min=1)] = 4,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Write a small SYNTHETIC CUFS-like dataset (for tests and the smoke profile on
+    machines without the database). Its numbers say nothing about the method."""
+    from fss.data.synthetic import make_synthetic_cufs
+
+    n = make_synthetic_cufs(out, per_split=per_split, seed=seed)
+    typer.echo(f"wrote {n} synthetic pairs to {out}")
+
+
+@app.command("params")
+@one_line_errors
+def params_cmd(
+    profile: Annotated[str, typer.Option(help="Profile: smoke, cpu or paper.")] = "paper",
+    override: Annotated[
+        list[str] | None,
+        typer.Option("--set", "-S", help="Hydra override, e.g. loss.alpha=50 (repeatable)."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="File to write.")] = Path("params.yaml"),
+) -> None:
+    """Compose params.yaml from conf/ exactly as `dvc exp run -S profile=...` does,
+    for use with plain `dvc repro`."""
+    from fss.params_compose import compose_params
+
+    compose_params(out, [f"profile={profile}", *(override or [])])
+    typer.echo(f"wrote {out} (profile {profile})")
+
+
+@weights_app.command("list")
+def weights_list() -> None:
+    """Every pretrained file the project knows, and whether a verified copy is found."""
+    from fss.weights import REGISTRY, WeightsError, resolve
+
+    for name, w in REGISTRY.items():
+        try:
+            where = str(resolve(name, allow_download=False))
+        except WeightsError:
+            where = "MISSING"
+        typer.echo(f"{name:20s} {w.sha256[:12]:12s} {w.relpath:48s} {where}")
+
+
+@weights_app.command("check")
+@one_line_errors
+def weights_check(
+    names: Annotated[list[str], typer.Argument(help="Registry names to verify.")],
+) -> None:
+    """Verify the named files (sha256); exits 2 with the reason on the first failure."""
+    from fss.weights import resolve
+
+    for name in names:
+        typer.echo(f"{name}: ok ({resolve(name)})")
+
+
+if __name__ == "__main__":
+    app()

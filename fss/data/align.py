@@ -1,0 +1,203 @@
+"""Eye alignment: one similarity transform per photo/sketch pair, from MTCNN's eyes.
+
+CUFS pairs are already registered to each other by the database, so the transform
+found on the photo is applied unchanged to its sketch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from skimage.transform import SimilarityTransform, warp
+
+
+@dataclass(frozen=True)
+class AlignParams:
+    size: int = 256
+    # Eye targets as fractions of the output frame (x, y).
+    eye_left: tuple[float, float] = (0.40, 0.50)
+    eye_right: tuple[float, float] = (0.60, 0.50)
+    # Where CUFS's own preprocessing puts the eyes, as fractions of the source image
+    # (MTCNN mean over the 606 photos: (75.3, 126.1) and (126.3, 126.1) in 200x250).
+    native_eye_left: tuple[float, float] = (0.3766, 0.5044)
+    native_eye_right: tuple[float, float] = (0.6317, 0.5044)
+    detector: str = "mtcnn"  # mtcnn | native (skip detection, use the native positions)
+    min_confidence: float = 0.90
+    tolerance_px: float = 2.0
+
+
+def eye_targets(p: AlignParams) -> np.ndarray:
+    """(2, 2) pixel coordinates of the left and right eye targets in the output frame."""
+    return np.array([p.eye_left, p.eye_right], dtype=np.float64) * p.size
+
+
+def native_eyes(width: int, height: int, p: AlignParams) -> np.ndarray:
+    return np.array([p.native_eye_left, p.native_eye_right], dtype=np.float64) * [width, height]
+
+
+def similarity_from_eyes(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
+    """3x3 matrix of the similarity (rotation, uniform scale, translation) taking the
+    two points ``src`` (2, 2) exactly onto ``dst`` (2, 2)."""
+    s0, s1 = complex(*src[0]), complex(*src[1])
+    d0, d1 = complex(*dst[0]), complex(*dst[1])
+    if abs(s1 - s0) < 1e-6:
+        raise ValueError("the two eyes coincide; cannot compute an alignment")
+    a = (d1 - d0) / (s1 - s0)
+    t = d0 - a * s0
+    return np.array([[a.real, -a.imag, t.real], [a.imag, a.real, t.imag], [0.0, 0.0, 1.0]])
+
+
+def apply_points(matrix: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    pts = np.asarray(pts, dtype=np.float64)
+    return pts @ matrix[:2, :2].T + matrix[:2, 2]
+
+
+def warp_image(image: np.ndarray, matrix: np.ndarray, size: int, fill: float | None) -> np.ndarray:
+    """Warp ``image`` (HxW or HxWxC uint8) into a ``size`` square; ``fill`` None
+    replicates the border (photo backgrounds), a number paints it (sketch paper)."""
+    tform = SimilarityTransform(matrix=matrix)
+    kw = {"mode": "edge"} if fill is None else {"mode": "constant", "cval": float(fill)}
+    out = warp(image.astype(np.float64), tform.inverse, output_shape=(size, size),
+               order=1, preserve_range=True, **kw)
+    return np.clip(np.rint(out), 0, 255).astype(np.uint8)
+
+
+def paper_colour(sketch: np.ndarray) -> float:
+    """The sketch's paper tone: the 75th percentile of its border pixels, which ignores
+    the black wedges some CUFS sketches carry from the database's own rotation."""
+    border = np.concatenate([sketch[0], sketch[-1], sketch[:, 0], sketch[:, -1]])
+    return float(np.percentile(border, 75))
+
+
+class EyeDetector:
+    """MTCNN (facenet-pytorch) with the registry's verified weights."""
+
+    def __init__(self, device: str = "cpu"):
+        try:
+            from facenet_pytorch import MTCNN
+        except ImportError as e:  # installed --no-deps on purpose: it pins an old torch
+            raise RuntimeError(
+                "facenet-pytorch is not installed; run: pip install --no-deps "
+                "facenet-pytorch==2.6.0 (scripts/setup.sh does this)"
+            ) from e
+        import torch
+
+        from fss.weights import resolve
+
+        self.mtcnn = MTCNN(keep_all=False, select_largest=False, device=device)
+        for net, name in ((self.mtcnn.pnet, "mtcnn_pnet"), (self.mtcnn.rnet, "mtcnn_rnet"),
+                          (self.mtcnn.onet, "mtcnn_onet")):
+            state = torch.load(resolve(name), map_location=device, weights_only=True)
+            net.load_state_dict(state)
+
+    def __call__(self, rgb: np.ndarray) -> tuple[np.ndarray | None, float]:
+        """Eyes (2, 2) as (left-in-image, right-in-image) and the face probability."""
+        from PIL import Image
+
+        boxes, probs, landmarks = self.mtcnn.detect(Image.fromarray(rgb), landmarks=True)
+        if boxes is None or len(boxes) == 0:
+            return None, 0.0
+        best = int(np.argmax(probs))
+        eyes = np.asarray(landmarks[best][:2], dtype=np.float64)
+        return eyes[np.argsort(eyes[:, 0])], float(probs[best])
+
+
+@dataclass
+class AlignedPair:
+    photo: np.ndarray
+    sketch: np.ndarray | None
+    matrix: np.ndarray
+    fallback: bool
+
+
+def align_pair(photo: np.ndarray, sketch: np.ndarray | None, eyes: np.ndarray | None,
+               p: AlignParams) -> AlignedPair:
+    """Warp photo (and sketch, same transform) so ``eyes`` land on the targets; with
+    ``eyes`` None, place the image by the dataset's native eye positions instead."""
+    h, w = photo.shape[:2]
+    fallback = eyes is None
+    src = native_eyes(w, h, p) if fallback else eyes
+    m = similarity_from_eyes(src, eye_targets(p))
+    out_photo = warp_image(photo, m, p.size, fill=None)
+    out_sketch = None
+    if sketch is not None:
+        out_sketch = warp_image(sketch, m, p.size, fill=paper_colour(sketch))
+    return AlignedPair(out_photo, out_sketch, m, fallback)
+
+
+def align_dataset(raw: Path, out: Path, p: AlignParams, device: str = "cpu") -> dict:
+    """Align every raw pair into ``out/{photos,sketches}/<id>.png``; write
+    ``eyes.csv`` (detected and re-detected eyes), ``fallbacks.csv`` and ``metrics.json``.
+
+    The check that the eyes "land on target" re-runs the detector on the ALIGNED photo:
+    the transform maps the first detection exactly, so only a second, independent
+    detection measures anything.
+    """
+    import pandas as pd
+    from tqdm import tqdm
+
+    from fss.data.cufs import read_manifest
+    from fss.io import atomic_dir, read_gray, read_rgb, save_png, write_json
+
+    rows = read_manifest(raw)
+    detector = EyeDetector(device) if p.detector == "mtcnn" else None
+    if p.detector not in ("mtcnn", "native"):
+        raise ValueError(f"align.detector: '{p.detector}' is not one of mtcnn, native")
+    target = eye_targets(p)
+    records = []
+    with atomic_dir(out) as tmp:
+        (tmp / "photos").mkdir()
+        (tmp / "sketches").mkdir()
+        for r in tqdm(rows, desc="align", unit="pair"):
+            photo = read_rgb(raw / r["photo"])
+            sketch = read_gray(raw / r["sketch"])
+            eyes, prob = (detector(photo) if detector else (None, 0.0))
+            reason = ""
+            if detector is None:
+                reason = "detector=native"
+            elif eyes is None:
+                reason = "no face detected"
+            elif prob < p.min_confidence:
+                reason = f"face probability {prob:.2f} < {p.min_confidence}"
+            use = eyes if not reason else None
+            a = align_pair(photo, sketch, use, p)
+            save_png(tmp / "photos" / f"{r['id']}.png", a.photo)
+            save_png(tmp / "sketches" / f"{r['id']}.png", a.sketch)
+            rec = {"id": r["id"], "subset": r["subset"], "split": r["split"],
+                   "fallback": a.fallback, "reason": reason, "face_prob": round(prob, 4)}
+            if eyes is not None:
+                rec.update(src_lx=eyes[0, 0], src_ly=eyes[0, 1], src_rx=eyes[1, 0],
+                           src_ry=eyes[1, 1])
+            if detector is not None:
+                again, _ = detector(a.photo)
+                if again is not None:
+                    err = np.linalg.norm(again - target, axis=1).max()
+                    rec.update(out_lx=again[0, 0], out_ly=again[0, 1], out_rx=again[1, 0],
+                               out_ry=again[1, 1], error_px=round(float(err), 3))
+            records.append(rec)
+        df = pd.DataFrame(records)
+        df.to_csv(tmp / "eyes.csv", index=False, float_format="%.3f")
+        df[df["fallback"]][["id", "subset", "split", "reason"]].to_csv(
+            tmp / "fallbacks.csv", index=False)
+        metrics = alignment_metrics(df, p.tolerance_px)
+        write_json(tmp / "metrics.json", metrics)
+    return metrics
+
+
+def alignment_metrics(df, tolerance_px: float) -> dict:
+    """Counts of fallbacks and of images whose re-detected eyes are within tolerance."""
+    n = len(df)
+    err = df["error_px"].dropna() if "error_px" in df else df.iloc[0:0, 0]
+    within = int((err <= tolerance_px).sum())
+    return {
+        "pairs": n,
+        "fallbacks": int(df["fallback"].sum()),
+        "redetected": int(len(err)),
+        "tolerance_px": tolerance_px,
+        "within_tolerance": within,
+        "within_tolerance_fraction": round(within / n, 4) if n else 0.0,
+        "median_error_px": round(float(err.median()), 3) if len(err) else None,
+        "p95_error_px": round(float(err.quantile(0.95)), 3) if len(err) else None,
+    }

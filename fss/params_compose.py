@@ -1,0 +1,16 @@
+"""Compose ``params.yaml`` from ``conf/`` the way ``dvc exp run`` does (DVC's own
+Hydra helper), so plain ``dvc repro`` and the tests see the same params."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def compose_params(out: Path, overrides: list[str], conf_dir: Path = Path("conf")) -> None:
+    from dvc.utils.hydra import compose_and_dump
+
+    if not (conf_dir / "config.yaml").is_file():
+        raise FileNotFoundError(f"{conf_dir / 'config.yaml'}: not found (run from the repo root)")
+    tmp = Path(out).with_name(f".{Path(out).name}.tmp")
+    compose_and_dump(tmp, str(conf_dir.resolve()), None, "config", "", overrides)
+    tmp.replace(out)

@@ -1,0 +1,19 @@
+"""Stage masks: a person mask per photo -> data/masks/, IoU vs sketch silhouettes."""
+
+from pathlib import Path
+
+from fss.config import load_params, section
+from fss.data.masks import MaskParams, mask_dataset
+from fss.errors import one_line_errors
+
+
+@one_line_errors
+def main() -> None:
+    p = section(load_params(), "masks", MaskParams)
+    m = mask_dataset(Path("data/splits.csv"), Path("data/masks"), p)
+    print(f"masks: method {m['method']}, mean IoU vs train sketch silhouettes "
+          f"{m['mean_iou']} -> data/masks/")
+
+
+if __name__ == "__main__":
+    main()

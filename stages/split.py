@@ -1,0 +1,21 @@
+"""Stage split: the Wang et al. split of the aligned pairs -> data/splits.csv."""
+
+from pathlib import Path
+
+from fss.data.splits import build_splits, check_paper_counts, split_counts
+from fss.errors import one_line_errors
+
+
+@one_line_errors
+def main() -> None:
+    raw, out = Path("data/raw"), Path("data/splits.csv")
+    df = build_splits(raw, Path("data/aligned"))
+    check_paper_counts(df, raw)
+    tmp = out.with_name(".splits.csv.tmp")
+    df.to_csv(tmp, index=False)
+    tmp.replace(out)
+    print(f"split: {split_counts(df)} -> {out}")
+
+
+if __name__ == "__main__":
+    main()
