@@ -1,0 +1,35 @@
+import os
+from pathlib import Path
+
+import pytest
+
+from fss.data.synthetic import make_synthetic_cufs
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+
+
+@pytest.fixture(scope="session")
+def synthetic_cufs(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("cufs") / "cufs"
+    make_synthetic_cufs(root, per_split=3, seed=1)
+    return root
+
+
+def shared_weights() -> Path | None:
+    p = Path(os.environ.get("FSS_WEIGHTS", SHARED / "weights"))
+    return p if (p / "selfie_segmentation.tflite").is_file() else None
+
+
+def shared_cufs() -> Path | None:
+    p = Path(os.environ.get("FSS_CUFS", SHARED / "data" / "cufs"))
+    return p if (p / "AR").is_dir() else None
+
+
+@pytest.fixture
+def weights_dir(monkeypatch) -> Path:
+    w = shared_weights()
+    if w is None:
+        pytest.skip("pretrained weights not found (set FSS_WEIGHTS or put ../shared beside)")
+    monkeypatch.setenv("FSS_WEIGHTS", str(w))
+    return w

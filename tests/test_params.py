@@ -1,0 +1,41 @@
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from fss.config import ParamsError, build, load_params
+from fss.data.align import AlignParams
+from fss.data.download import DataParams
+from fss.data.masks import MaskParams
+from fss.params_compose import compose_params
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def test_committed_params_is_default_composition(tmp_path):
+    out = tmp_path / "params.yaml"
+    compose_params(out, [], conf_dir=REPO / "conf")
+    assert yaml.safe_load(out.read_text()) == load_params(REPO / "params.yaml"), (
+        "params.yaml is stale: run `fss params` after editing conf/")
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu", "paper"])
+def test_profiles_build_every_section(tmp_path, profile):
+    out = tmp_path / "params.yaml"
+    compose_params(out, [f"profile={profile}", "masks.threshold=0.4"], conf_dir=REPO / "conf")
+    p = load_params(out)
+    assert p["meta"]["profile"] == profile
+    assert build(MaskParams, p["masks"]).threshold == 0.4
+    build(DataParams, p["data"])
+    a = build(AlignParams, p["align"])
+    assert isinstance(a.eye_left, tuple)
+
+
+def test_unknown_key_is_an_error():
+    @dataclass(frozen=True)
+    class P:
+        size: int = 1
+
+    with pytest.raises(ParamsError, match="unknown key.*sise"):
+        build(P, {"sise": 3}, "align")

@@ -1,0 +1,68 @@
+import hashlib
+
+import pytest
+
+from fss import weights
+
+
+@pytest.fixture
+def fake_entry(monkeypatch, tmp_path):
+    content = b"pretend weights"
+    entry = weights.WeightFile("fake", "sub/fake.pt", hashlib.sha256(content).hexdigest(),
+                               "a test file", source="the test")
+    monkeypatch.setitem(weights.REGISTRY, "fake", entry)
+    monkeypatch.setenv("FSS_WEIGHTS", str(tmp_path / "w"))
+    monkeypatch.setenv("FSS_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "w" / "sub" / "fake.pt", content
+
+
+def test_resolve_finds_verified_file(fake_entry):
+    path, content = fake_entry
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content)
+    assert weights.resolve("fake") == path
+
+
+def test_missing_file_says_where(fake_entry):
+    path, _ = fake_entry
+    with pytest.raises(weights.WeightsError) as e:
+        weights.resolve("fake")
+    msg = str(e.value)
+    assert "not found" in msg and str(path) in msg and "FSS_WEIGHTS" in msg
+    assert "\n" not in msg
+
+
+def test_corrupt_file_rejected(fake_entry):
+    path, content = fake_entry
+    path.parent.mkdir(parents=True)
+    path.write_bytes(content[:-1])
+    with pytest.raises(weights.WeightsError, match="does not match"):
+        weights.resolve("fake")
+
+
+def test_cache_is_second_in_line(fake_entry, tmp_path):
+    _, content = fake_entry
+    cached = tmp_path / "cache" / "weights" / "sub" / "fake.pt"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(content)
+    assert weights.resolve("fake") == cached
+
+
+def test_unknown_name():
+    with pytest.raises(weights.WeightsError, match="unknown weights"):
+        weights.resolve("nope")
+
+
+def test_failed_download_is_one_line(monkeypatch, tmp_path):
+    entry = weights.WeightFile("dl", "dl.pt", "0" * 64, "x", url="http://127.0.0.1:9/dl.pt")
+    monkeypatch.setitem(weights.REGISTRY, "dl", entry)
+    monkeypatch.setenv("FSS_WEIGHTS", str(tmp_path))
+    monkeypatch.setenv("FSS_CACHE", str(tmp_path / "c"))
+    with pytest.raises(weights.WeightsError, match="download from http://127.0.0.1:9/dl.pt failed"):
+        weights.resolve("dl")
+    assert not list((tmp_path / "c").rglob("*.part"))
+
+
+def test_shared_weights_verify(weights_dir):
+    for name in ("selfie_segmentation", "mtcnn_onet"):
+        assert weights.resolve(name, allow_download=False).is_file()
