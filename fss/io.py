@@ -22,6 +22,9 @@ def atomic_dir(out: Path) -> Iterator[Path]:
     it is removed and ``out`` is left as it was."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    # A killed run (SIGKILL/SIGTERM skips the cleanup below) leaves its temp folder.
+    for stale in out.parent.glob(f".{out.name}.tmp-*"):
+        shutil.rmtree(stale, ignore_errors=True)
     tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
     try:
         yield tmp
