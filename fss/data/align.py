@@ -25,7 +25,8 @@ class AlignParams:
     native_eye_right: tuple[float, float] = (0.6317, 0.5044)
     detector: str = "mtcnn"  # mtcnn | native (skip detection, use the native positions)
     min_confidence: float = 0.90
-    # Smallest face MTCNN looks for; larger = fewer pyramid levels = faster.
+    # Smallest face MTCNN looks for; larger = fewer pyramid levels = faster. Capped at
+    # 20 % of the image's shorter side (see EyeDetector.detect_once).
     min_face_px: int = 60
     refine_steps: int = 1
     tolerance_px: float = 2.0
@@ -172,8 +173,9 @@ def align_pair(photo: np.ndarray, sketch: np.ndarray | None, eyes: np.ndarray | 
 
 def refine_matrix(photo: np.ndarray, matrix: np.ndarray, detect, p: AlignParams) -> np.ndarray:
     """Re-detect the eyes on the warped photo and fold the residual into the
-    transform. The detector's landmarks shift with face scale, so one pass leaves
-    1-2 px of error at the new scale; a couple of passes reach its fixed point."""
+    transform: the landmarks found at the source scale are off by a fraction of a
+    pixel at the output scale. More passes do not converge further; they only
+    follow the detector's remaining jitter."""
     target = eye_targets(p)
     for _ in range(p.refine_steps):
         again, _prob = detect(warp_image(photo, matrix, p.size, fill=None))
