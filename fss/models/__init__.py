@@ -1,0 +1,1 @@
+"""Networks: small nn.Modules whose constructors take one params dataclass."""

@@ -1,0 +1,138 @@
+"""Region-Constrained Sampling (RCS) network (paper Eqs. 1-6): from a photo, a HAIR
+map A (channel branch) and a FACE map B (fused channel + spatial branch)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+@dataclass(frozen=True)
+class RCSParams:
+    channels: int = 32  # stem width
+    reduction: int = 4  # channel-branch FC bottleneck ratio
+    stem_downsample: int = 2  # stride-2 convs in the stem; maps are upsampled back
+    epochs: int = 30
+    lr: float = 1e-3
+    batch_size: int = 8
+    threshold: float = 0.5  # map > threshold = region (IoU metric and sampling)
+    forehead: float = 0.35  # face label grown upward by this fraction of the oval height
+    dice_weight: float = 1.0
+
+
+def _conv_bn_relu(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride=stride, padding=dilation, dilation=dilation, bias=False),
+        nn.BatchNorm2d(cout),
+        nn.ReLU(inplace=True),
+    )
+
+
+class Stem(nn.Module):
+    """Photo -> feature map p at 1 / 2**downsample of the input size.
+
+    The paper does not describe the layers before the attention branches. Besides the
+    strided convs, three dilated 3x3 convs (residual) widen the receptive field to
+    about half a face: telling the face from the neck, or hair from a dark
+    background, needs context that a few plain 3x3 convs do not see."""
+
+    def __init__(self, channels: int, downsample: int):
+        super().__init__()
+        c = channels
+        first = _conv_bn_relu(3, c, stride=2 if downsample > 0 else 1)
+        self.down = nn.Sequential(first, *[_conv_bn_relu(c, c, 2) for _ in range(downsample - 1)])
+        self.context = nn.ModuleList([_conv_bn_relu(c, c, dilation=d) for d in (2, 4, 8)])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        p = self.down(x)
+        for block in self.context:
+            p = p + block(p)
+        return p
+
+
+class ChannelBranch(nn.Module):
+    """Eqs. 1-3: z_c = AvgPool(p); s = sigmoid(FC(ReLU(FC(z_c)))); (p)_c = Conv1x1(s p)."""
+
+    def __init__(self, channels: int, reduction: int):
+        super().__init__()
+        hidden = max(1, channels // reduction)
+        self.fc = nn.Sequential(
+            nn.Linear(channels, hidden), nn.ReLU(inplace=True), nn.Linear(hidden, channels)
+        )
+        self.conv = nn.Conv2d(channels, channels, 1)
+
+    def forward(self, p: torch.Tensor) -> torch.Tensor:
+        s = torch.sigmoid(self.fc(p.mean(dim=(2, 3))))
+        return self.conv(p * s[:, :, None, None])
+
+
+class SpatialBranch(nn.Module):
+    """Eqs. 4-5: z_s = Conv1x1(p) (one channel); (p)_s = sigmoid(z_s) p."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv = nn.Conv2d(channels, 1, 1)
+
+    def forward(self, p: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.conv(p)) * p
+
+
+class RCSNet(nn.Module):
+    """``forward(photo)`` -> (hair A, face B), each Bx1xHxW in [0, 1] at the photo's
+    size; photo Bx3xHxW in [-1, 1]. Fully convolutional."""
+
+    def __init__(self, p: RCSParams):
+        super().__init__()
+        c = p.channels
+        self.stem = Stem(c, p.stem_downsample)
+        self.channel = ChannelBranch(c, p.reduction)
+        self.spatial = SpatialBranch(c)
+        self.fuse = nn.Conv2d(c, c, 1)  # Eq. 6
+        self.hair_head = nn.Conv2d(c, 1, 1)
+        self.face_head = nn.Conv2d(c, 1, 1)
+
+    def logits(self, photo: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pre-sigmoid (hair, face) at the photo's size. Logits are upsampled rather
+        than probabilities so training can use the numerically stable BCE-with-logits;
+        the sigmoid of a bilinear upsample of logits is still in [0, 1]."""
+        p = self.stem(photo)
+        pc = self.channel(p)
+        ff = self.fuse(self.spatial(p) + pc)
+        size = photo.shape[-2:]
+        hair = F.interpolate(self.hair_head(pc), size=size, mode="bilinear", align_corners=False)
+        face = F.interpolate(self.face_head(ff), size=size, mode="bilinear", align_corners=False)
+        return hair, face
+
+    def forward(self, photo: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        hair, face = self.logits(photo)
+        return torch.sigmoid(hair), torch.sigmoid(face)
+
+
+def save_rcs(path: Path, net: RCSNet, p: RCSParams) -> None:
+    """Params + CPU state dict, written to a temp file and renamed, so a killed run
+    never leaves a truncated checkpoint and the file loads on any device."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}", suffix=".tmp")
+    os.close(fd)
+    try:
+        torch.save({"params": asdict(p), "state_dict": state}, tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def load_rcs(path: Path, map_location: str | torch.device = "cpu") -> RCSNet:
+    """The saved network, in eval mode, on ``map_location``."""
+    ckpt = torch.load(Path(path), map_location=map_location, weights_only=True)
+    net = RCSNet(RCSParams(**ckpt["params"]))
+    net.load_state_dict(ckpt["state_dict"])
+    return net.to(map_location).eval()

@@ -1,0 +1,97 @@
+"""Where PatchNCE samples its patches: uniform (CUT), region-constrained (RCS) and
+dynamic (DSS). Pure functions on maps and index tensors, so they test without a model.
+
+A location is a flat index ``y * W + x`` into one layer's feature map; the same
+indices are applied to the query (synthesized sketch) and the key (photo) features.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+STRATEGIES = ("uniform", "rcs", "dss")
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    num_patches: int = 256      # uniform (CUT) locations per layer
+    n_face: int = 256           # RCS: locations from the face region
+    n_hair: int = 128           # RCS: locations from the hair region (not face)
+    region_threshold: float = 0.5   # map > threshold = inside the region
+    dss_threshold: float = 0.8      # DSS: density above this = sampled twice
+
+
+def resize_map(prob: torch.Tensor, h: int, w: int) -> torch.Tensor:
+    """A HxW probability map at a layer's size; area interpolation keeps the mean
+    density of the pixels a feature location covers."""
+    if prob.shape[-2:] == (h, w):
+        return prob
+    x = prob.reshape(1, 1, *prob.shape[-2:]).float()
+    if h <= prob.shape[-2] and w <= prob.shape[-1]:
+        return F.interpolate(x, size=(h, w), mode="area")[0, 0]
+    # Layer 0 is the reflect-padded input, a few pixels larger than the image.
+    return F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False)[0, 0]
+
+
+def uniform_indices(h: int, w: int, n: int, generator: torch.Generator) -> torch.Tensor:
+    """CUT's sampling: ``min(n, h*w)`` distinct locations over the whole map."""
+    return torch.randperm(h * w, generator=generator)[: min(n, h * w)]
+
+
+def _pick(candidates: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
+    if candidates.numel() <= n:
+        return candidates
+    return candidates[torch.randperm(candidates.numel(), generator=generator)[:n]]
+
+
+def region_indices(face: torch.Tensor, hair: torch.Tensor, p: SamplingParams,
+                   generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """RCS: ``n_face`` locations with face > threshold and ``n_hair`` with hair >
+    threshold outside the face, uniformly within each; a region with too few
+    locations gives all it has. Returns (indices, density of each location)."""
+    f, hr = face.flatten(), hair.flatten()
+    in_face = f > p.region_threshold
+    in_hair = (hr > p.region_threshold) & ~in_face
+    face_idx = _pick(torch.nonzero(in_face).flatten(), p.n_face, generator)
+    hair_idx = _pick(torch.nonzero(in_hair).flatten(), p.n_hair, generator)
+    idx = torch.cat([face_idx, hair_idx])
+    density = torch.cat([f[face_idx], hr[hair_idx]])
+    return idx, density
+
+
+def dynamic_indices(face: torch.Tensor, hair: torch.Tensor, p: SamplingParams,
+                    generator: torch.Generator) -> torch.Tensor:
+    """DSS: RCS's locations, those with density over ``dss_threshold`` twice."""
+    idx, density = region_indices(face, hair, p, generator)
+    return torch.cat([idx, idx[density > p.dss_threshold]])
+
+
+def same_location_mask(idx: torch.Tensor) -> torch.Tensor:
+    """NxN, True where two samples are the same location (the diagonal included):
+    those pairs are never each other's negatives, so a DSS twin is no false negative."""
+    return idx[:, None] == idx[None, :]
+
+
+def sample_indices(strategy: str, h: int, w: int, face: torch.Tensor | None,
+                   hair: torch.Tensor | None, p: SamplingParams,
+                   generator: torch.Generator) -> torch.Tensor:
+    """Indices for one image at one layer of size ``h x w``; the maps are resized to
+    it. Region strategies fall back to uniform only when the maps hold fewer than two
+    region locations at this layer (no contrast is possible otherwise)."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"sampling strategy '{strategy}' is not one of {', '.join(STRATEGIES)}")
+    if strategy == "uniform":
+        return uniform_indices(h, w, p.num_patches, generator)
+    if face is None or hair is None:
+        raise ValueError(f"sampling '{strategy}' needs the RCS face and hair maps")
+    f, hr = resize_map(face, h, w), resize_map(hair, h, w)
+    if strategy == "rcs":
+        idx = region_indices(f, hr, p, generator)[0]
+    else:
+        idx = dynamic_indices(f, hr, p, generator)
+    if torch.unique(idx).numel() < 2:
+        return uniform_indices(h, w, p.num_patches, generator)
+    return idx

@@ -1,0 +1,93 @@
+"""The training pairs, held in memory as tensors: CUFS is small (268 pairs), and
+reading PNGs every iteration would cost more than a CPU training step at low size."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from fss.io import read_gray, read_rgb
+
+
+@dataclass
+class PairSet:
+    ids: list[str]
+    photos: torch.Tensor     # N x 3 x H x W in [-1, 1]
+    sketches: torch.Tensor   # N x 1 x H x W in [-1, 1]
+    masks: torch.Tensor      # N x 1 x H x W in {0, 1}
+    face: torch.Tensor | None = None   # N x 1 x H x W in [0, 1] (RCS maps)
+    hair: torch.Tensor | None = None
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+def _to_tensor(a: np.ndarray, signed: bool) -> torch.Tensor:
+    t = torch.from_numpy(np.array(a, copy=True)).float() / 255.0
+    t = t.permute(2, 0, 1) if t.ndim == 3 else t[None]
+    return t * 2 - 1 if signed else t
+
+
+def _load(path: Path, reader, signed: bool, shape: tuple[int, int] | None) -> torch.Tensor:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing (run the earlier pipeline stages first)")
+    a = reader(path)
+    if shape is not None and a.shape[:2] != shape:
+        raise ValueError(f"{path}: size {a.shape[1]}x{a.shape[0]} differs from the photos' "
+                         f"{shape[1]}x{shape[0]} (stale stage output?)")
+    return _to_tensor(a, signed)
+
+
+def load_pairs(splits_csv: Path, split: str, masks_dir: Path,
+               maps_dir: Path | None = None) -> PairSet:
+    """Every pair of ``split`` from ``data/splits.csv`` with its mask and, when
+    ``maps_dir`` is given, its RCS face/hair maps (``<id>_face.png``, ``<id>_hair.png``)."""
+    import pandas as pd
+
+    if not splits_csv.is_file():
+        raise FileNotFoundError(f"{splits_csv}: missing (run the split stage first)")
+    df = pd.read_csv(splits_csv)
+    df = df[df["split"] == split]
+    if df.empty:
+        raise ValueError(f"{splits_csv}: no pairs in split '{split}'")
+    photos, sketches, masks, faces, hairs = [], [], [], [], []
+    for r in df.itertuples():
+        photo = _load(Path(r.photo), read_rgb, True, None)
+        shape = tuple(photo.shape[-2:])
+        photos.append(photo)
+        sketches.append(_load(Path(r.sketch), read_gray, True, shape))
+        masks.append((_load(masks_dir / f"{r.id}.png", read_gray, False, shape) > 0.5).float())
+        if maps_dir is not None:
+            faces.append(_load(maps_dir / f"{r.id}_face.png", read_gray, False, shape))
+            hairs.append(_load(maps_dir / f"{r.id}_hair.png", read_gray, False, shape))
+    return PairSet(
+        ids=list(df["id"]), photos=torch.stack(photos), sketches=torch.stack(sketches),
+        masks=torch.stack(masks),
+        face=torch.stack(faces) if faces else None, hair=torch.stack(hairs) if hairs else None,
+    )
+
+
+@dataclass
+class Batch:
+    photo: torch.Tensor
+    sketch: torch.Tensor
+    mask: torch.Tensor
+    face: torch.Tensor | None
+    hair: torch.Tensor | None
+    unpaired_sketch: torch.Tensor | None = None   # CycleGAN's sketch from another pair
+
+
+def make_batch(data: PairSet, i: int, flip: bool, device: torch.device,
+               unpaired: int | None = None) -> Batch:
+    def get(t: torch.Tensor | None, j: int = i) -> torch.Tensor | None:
+        if t is None:
+            return None
+        x = t[j : j + 1]
+        return (x.flip(-1) if flip else x).to(device)
+
+    return Batch(photo=get(data.photos), sketch=get(data.sketches), mask=get(data.masks),
+                 face=get(data.face), hair=get(data.hair),
+                 unpaired_sketch=get(data.sketches, unpaired) if unpaired is not None else None)

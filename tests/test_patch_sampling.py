@@ -1,0 +1,98 @@
+import torch
+
+from fss.patch_sampling import (
+    SamplingParams,
+    dynamic_indices,
+    region_indices,
+    resize_map,
+    same_location_mask,
+    sample_indices,
+    uniform_indices,
+)
+
+
+def _maps(h=16, w=16):
+    face = torch.zeros(h, w)
+    face[6:14, 4:12] = 0.6        # 64 face locations
+    face[9:11, 6:10] = 0.95       # 8 of them dense
+    hair = torch.zeros(h, w)
+    hair[1:6, 3:13] = 0.7         # 50 hair locations
+    hair[6:8, 4:12] = 0.9         # overlaps the face: must count as face, not hair
+    return face, hair
+
+
+def _gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def test_uniform_distinct_and_capped():
+    idx = uniform_indices(8, 8, 20, _gen())
+    assert idx.numel() == 20 and torch.unique(idx).numel() == 20
+    assert idx.min() >= 0 and idx.max() < 64
+    assert uniform_indices(4, 4, 256, _gen()).numel() == 16
+
+
+def test_region_counts_and_never_background():
+    face, hair = _maps()
+    p = SamplingParams(n_face=40, n_hair=30)
+    idx, density = region_indices(face, hair, p, _gen())
+    assert idx.numel() == 70 and torch.unique(idx).numel() == 70
+    f, h = face.flatten()[idx], hair.flatten()[idx]
+    assert bool(((f > 0.5) | (h > 0.5)).all())          # no background location
+    assert int((f[:40] > 0.5).sum()) == 40               # first the face samples
+    assert bool((f[40:] <= 0.5).all() and (h[40:] > 0.5).all())  # hair outside the face
+    assert torch.equal(density[:40], f[:40]) and torch.equal(density[40:], h[40:])
+
+
+def test_region_too_small_gives_all_it_has():
+    face, hair = _maps()
+    idx, _ = region_indices(face, hair, SamplingParams(n_face=256, n_hair=128), _gen())
+    assert idx.numel() == 64 + 50
+
+
+def test_dynamic_doubles_dense_locations_only():
+    face, hair = _maps()
+    p = SamplingParams(n_face=256, n_hair=128, dss_threshold=0.8)
+    idx = dynamic_indices(face, hair, p, _gen())
+    counts = torch.bincount(idx, minlength=256)
+    dense = (face.flatten() > 0.8)
+    assert bool((counts[dense] == 2).all())
+    assert bool((counts[~dense & (counts > 0)] == 1).all())
+    assert idx.numel() == 64 + 50 + int(dense.sum())
+
+
+def test_twins_are_masked_like_the_diagonal():
+    m = same_location_mask(torch.tensor([3, 5, 3, 7]))
+    expected = torch.tensor([[1, 0, 1, 0], [0, 1, 0, 0], [1, 0, 1, 0], [0, 0, 0, 1]]).bool()
+    assert torch.equal(m, expected)
+
+
+def test_same_indices_for_query_and_key_from_one_draw():
+    # One draw per image and layer: replaying the generator gives identical indices.
+    face, hair = _maps()
+    p = SamplingParams()
+    a = sample_indices("dss", 16, 16, face, hair, p, _gen(4))
+    b = sample_indices("dss", 16, 16, face, hair, p, _gen(4))
+    assert torch.equal(a, b)
+
+
+def test_maps_resized_to_layer_size():
+    face, hair = _maps(32, 32)
+    r = resize_map(face, 8, 8)
+    assert r.shape == (8, 8) and torch.isclose(r.mean(), face.mean())
+    idx = sample_indices("rcs", 8, 8, face, hair, SamplingParams(), _gen())
+    assert idx.max() < 64
+    assert resize_map(face, 38, 38).shape == (38, 38)   # layer 0: padded input
+
+
+def test_empty_regions_fall_back_to_uniform():
+    z = torch.zeros(8, 8)
+    idx = sample_indices("rcs", 8, 8, z, z, SamplingParams(num_patches=10), _gen())
+    assert idx.numel() == 10
+
+
+def test_unknown_strategy_is_an_error():
+    import pytest
+
+    with pytest.raises(ValueError, match="not one of"):
+        sample_indices("random", 4, 4, None, None, SamplingParams(), _gen())

@@ -1,0 +1,148 @@
+import json
+from dataclasses import replace
+
+import pytest
+import torch
+
+from fss.config import ParamsError, build
+from fss.patch_sampling import SamplingParams
+from fss.training import checkpoint as ckpt
+from fss.training.config import (
+    LossParams,
+    ModelParams,
+    RowParams,
+    TrainingConfig,
+    TrainParams,
+)
+from fss.training.dataset import PairSet
+from fss.training.loop import lr_factor, train_row
+
+TINY_MODEL = ModelParams(ngf=4, ndf=4, n_blocks=5, mlp_dim=16)
+TINY_SAMPLING = SamplingParams(num_patches=16, n_face=16, n_hair=8)
+
+
+def _data(n=3, s=32):
+    g = torch.Generator().manual_seed(0)
+    face = torch.zeros(n, 1, s, s)
+    face[..., 8:24, 8:24] = 0.9
+    hair = torch.zeros(n, 1, s, s)
+    hair[..., 0:8, 4:28] = 0.7
+    return PairSet(ids=[f"p{i}" for i in range(n)],
+                   photos=torch.rand(n, 3, s, s, generator=g) * 2 - 1,
+                   sketches=torch.rand(n, 1, s, s, generator=g) * 2 - 1,
+                   masks=(torch.rand(n, 1, s, s, generator=g) > 0.3).float(), face=face, hair=hair)
+
+
+def _cfg(row: RowParams, **train) -> TrainingConfig:
+    t = TrainParams(epochs=2, epochs_decay=1, iters_per_epoch=3, checkpoint_every=1,
+                    sample_every=1, sample_ids=2, threads=1)
+    return TrainingConfig(row_name="r", row=row, model=TINY_MODEL, sampling=TINY_SAMPLING,
+                          loss=LossParams(gamma=0.0), train=replace(t, **train), seed=3,
+                          device="cpu")
+
+
+def test_lr_schedule_constant_then_linear():
+    f = [lr_factor(e, 4, 2) for e in range(4)]
+    assert f == pytest.approx([1.0, 1.0, 2 / 3, 1 / 3])
+
+
+def test_row_params_validated():
+    with pytest.raises(ParamsError, match="sampling"):
+        build(RowParams, {"sampling": "random"}, "rows.x")
+    with pytest.raises(ParamsError, match="unknown key"):
+        build(RowParams, {"sampels": "rcs"}, "rows.x")
+
+
+@pytest.mark.parametrize("row", [RowParams(model="cut", sampling="dss", mask_input=True,
+                                           pixel_losses=True),
+                                 RowParams(model="pix2pix"), RowParams(model="cyclegan")])
+def test_train_row_writes_outputs(tmp_path, row):
+    s = train_row(_cfg(row), _data(), tmp_path / "m", tmp_path / "c.csv", tmp_path / "s.json",
+                  progress=False)
+    assert s["epochs"] == 2 and s["iters_per_epoch"] == 3
+    assert json.loads((tmp_path / "s.json").read_text())["l1_last_epoch"] == s["l1_last_epoch"]
+    assert (tmp_path / "c.csv").read_text().splitlines()[0].startswith("epoch,")
+    assert len((tmp_path / "c.csv").read_text().splitlines()) == 3
+    assert sorted(p.name for p in (tmp_path / "m" / "samples").iterdir()) == [
+        "epoch_0001.png", "epoch_0002.png"]
+    g = ckpt.load_generator(tmp_path / "m" / "generator.pt")
+    x = torch.rand(1, 4 if row.mask_input else 3, 32, 32)
+    assert g(x).shape == (1, 1, 32, 32)
+
+
+def test_rcs_row_without_maps_is_a_clear_error(tmp_path):
+    d = _data()
+    d.face = d.hair = None
+    with pytest.raises(ValueError, match="no RCS maps"):
+        train_row(_cfg(RowParams(sampling="rcs")), d, tmp_path, tmp_path / "c.csv",
+                  tmp_path / "s.json", progress=False)
+
+
+class _Interrupt(Exception):
+    pass
+
+
+class _StopAt:
+    """A tracker that dies when epoch ``stop`` is logged (after the previous epoch's
+    checkpoint, before this one's): an interrupted run."""
+
+    def __init__(self, stop: int | None):
+        self.stop, self.run_id = stop, "run-1"
+
+    def __call__(self, run_id):
+        return self
+
+    def log_metrics(self, metrics, step=None):
+        if self.stop is not None and step == self.stop:
+            raise _Interrupt
+
+    def log_artifact(self, path, folder=None):
+        pass
+
+    def end(self, status="FINISHED"):
+        pass
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+    row = RowParams(model="cut", sampling="dss", mask_input=True, pixel_losses=True)
+    cfg = _cfg(row, epochs=3, epochs_decay=2, flip=True)
+    a, b = tmp_path / "a", tmp_path / "b"
+    train_row(cfg, _data(), a, a / "c.csv", a / "s.json", progress=False)
+    with pytest.raises(_Interrupt):
+        train_row(cfg, _data(), b, b / "c.csv", b / "s.json", progress=False,
+                  tracker=_StopAt(2))
+    assert ckpt.load(b / "latest.pt")["epoch"] == 1
+    train_row(cfg, _data(), b, b / "c.csv", b / "s.json", progress=False, tracker=_StopAt(None))
+    sa, sb = ckpt.load(a / "latest.pt"), ckpt.load(b / "latest.pt")
+    assert sb["epoch"] == 3
+    for net in sa["nets"]:
+        for k, v in sa["nets"][net].items():
+            assert torch.equal(v, sb["nets"][net][k]), (net, k)
+    la = [{k: v for k, v in h.items() if k != "seconds"} for h in sa["history"]]
+    lb = [{k: v for k, v in h.items() if k != "seconds"} for h in sb["history"]]
+    assert la == lb
+
+
+def test_resume_refuses_other_settings(tmp_path, capsys):
+    row = RowParams(model="pix2pix")
+    train_row(_cfg(row, epochs=1, epochs_decay=0), _data(), tmp_path, tmp_path / "c.csv",
+              tmp_path / "s.json", progress=False)
+    train_row(_cfg(row, epochs=1, epochs_decay=0, lr=1e-3), _data(), tmp_path,
+              tmp_path / "c.csv", tmp_path / "s.json", progress=False)
+    assert "other settings; starting anew" in capsys.readouterr().out
+
+
+def test_checkpoint_loads_ddp_prefixed_state(tmp_path):
+    from fss.models.generator import ResnetGenerator
+
+    g = ResnetGenerator(3, 1, TINY_MODEL.generator())
+    ckpt.save_atomic({"state_dict": {f"module.{k}": v for k, v in g.state_dict().items()},
+                      "in_channels": 3, "out_channels": 1,
+                      "generator": {"ngf": 4, "n_blocks": 5, "norm": "instance",
+                                    "n_downsampling": 2}}, tmp_path / "g.pt")
+    g2 = ckpt.load_generator(tmp_path / "g.pt")
+    x = torch.rand(1, 3, 16, 16)
+    assert torch.equal(g.eval()(x), g2(x))
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="bad.pt: not a readable checkpoint"):
+        ckpt.load(tmp_path / "bad.pt")
