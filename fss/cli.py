@@ -78,3 +78,38 @@ def weights_check(
 
 if __name__ == "__main__":
     app()
+
+
+gate_app = typer.Typer(help="CI's metric-regression gate.", no_args_is_help=True)
+app.add_typer(gate_app, name="gate")
+DEFAULT_BASELINE = Path("reports/baselines/smoke.json")
+
+
+@gate_app.command("check")
+@one_line_errors
+def gate_check(
+    baseline: Annotated[Path, typer.Option(help="Committed baseline JSON.")] = DEFAULT_BASELINE,
+    root: Annotated[Path, typer.Option(help="Repository root holding metrics/.")] = Path("."),
+) -> None:
+    """Fail (exit 1) when a metric is worse than the baseline beyond its tolerance."""
+    from fss.metric_gate import collect, compare, read_baseline, report
+
+    worse, better = compare(collect(root), read_baseline(baseline))
+    typer.echo(report(worse, better, baseline))
+    if worse:
+        raise typer.Exit(1)
+
+
+@gate_app.command("update")
+@one_line_errors
+def gate_update(
+    baseline: Annotated[Path, typer.Option(help="Baseline JSON to write.")] = DEFAULT_BASELINE,
+    root: Annotated[Path, typer.Option(help="Repository root holding metrics/.")] = Path("."),
+    profile: Annotated[str, typer.Option(help="Profile the metrics came from.")] = "smoke",
+) -> None:
+    """Write the current metrics as the new baseline (after a deliberate change)."""
+    from fss.metric_gate import collect, write_baseline
+
+    current = collect(root)
+    write_baseline(current, baseline, profile)
+    typer.echo(f"wrote {len(current)} metrics to {baseline}")

@@ -70,3 +70,18 @@ class Tracker:
 
     def end(self, status: str = "FINISHED") -> None:
         self._mlflow.end_run(status=status)
+
+
+def find_run(row: str, stage: str = "train") -> str | None:
+    """The newest MLflow run of ``row``'s ``stage`` in the store, so evaluation lands
+    its metrics beside that row's training curves."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri())
+    exp = mlflow.get_experiment_by_name(EXPERIMENT)
+    if exp is None:
+        return None
+    runs = mlflow.search_runs([exp.experiment_id], output_format="list", max_results=1,
+                              filter_string=f"tags.row = '{row}' and tags.stage = '{stage}'",
+                              order_by=["attributes.start_time DESC"])
+    return runs[0].info.run_id if runs else None

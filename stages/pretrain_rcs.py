@@ -1,5 +1,5 @@
 """Stage pretrain_rcs: weak face/hair labels, RCS network -> models/rcs_net/, per-photo
-face and hair maps -> data/rcs_maps/, IoUs -> metrics/rcs.json."""
+face and hair maps -> data/rcs_maps/, IoUs -> metrics/pretrain_rcs.json."""
 
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ def run(params: dict[str, Any]) -> dict:
         section(params, "align", AlignParams), section(params, "rcs", RCSParams),
         seed=int(base["seed"]), device=str(base["device"]),
         model_out=Path("models/rcs_net/rcs.pt"), maps_out=Path("data/rcs_maps"),
-        metrics_out=Path("metrics/rcs.json"),
+        metrics_out=Path("metrics/pretrain_rcs.json"),
     )
 
 

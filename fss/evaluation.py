@@ -1,0 +1,181 @@
+"""The evaluate stage's work: synthesize every test photo with a row's generator (or
+make a trivial reference image), then FID / SSIM / PSNR per subset, and SSIM / PSNR
+inside the face and hair regions of the RCS maps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from fss.io import atomic_dir, read_gray, read_rgb, save_png
+from fss.metrics.similarity import psnr, ssim
+
+SUBSETS = ("cuhk", "ar", "xm2vts")
+# "Learned nothing" baselines: the grayscale test photo itself, and the mean training
+# sketch (the best constant image under L2).
+REFERENCES = ("photo", "mean_sketch")
+
+
+@dataclass(frozen=True)
+class EvaluateParams:
+    fid_method: str = "small_sample"   # small_sample (exact, fast) | cleanfid (scipy sqrtm)
+    region_threshold: float = 0.5      # RCS map > threshold = face / hair region
+
+
+@dataclass(frozen=True)
+class TestPair:
+    id: str
+    subset: str
+    photo: Path
+    sketch: Path
+
+
+def read_test_pairs(splits_csv: Path) -> list[TestPair]:
+    import pandas as pd
+
+    if not splits_csv.is_file():
+        raise FileNotFoundError(f"{splits_csv}: missing (run the split stage first)")
+    df = pd.read_csv(splits_csv)
+    df = df[df["split"] == "test"]
+    return [TestPair(r.id, r.subset, Path(r.photo), Path(r.sketch)) for r in df.itertuples()]
+
+
+def _to_u8(t: torch.Tensor) -> np.ndarray:
+    return ((t.clamp(-1, 1) + 1) * 127.5).round().byte().cpu().numpy()
+
+
+def synthesize(generator_path: Path, pairs: list[TestPair], masks_dir: Path, out: Path,
+               device: torch.device) -> None:
+    """``out/<subset>/<id>.png``: the generator's sketch of every test photo."""
+    from tqdm import tqdm
+
+    from fss.training.checkpoint import load_generator
+
+    g = load_generator(generator_path, device)
+    with atomic_dir(out) as tmp, torch.inference_mode():
+        for p in tqdm(pairs, desc=f"synthesize {out.name}", unit="photo", mininterval=5):
+            x = torch.from_numpy(read_rgb(p.photo).copy()).permute(2, 0, 1)[None].float()
+            x = x / 127.5 - 1
+            if g.mask_input:
+                m = torch.from_numpy(read_gray(masks_dir / f"{p.id}.png").copy()) > 127
+                x = torch.cat([x, m[None, None].float()], dim=1)
+            y = g(x.to(device))
+            (tmp / p.subset).mkdir(exist_ok=True)
+            save_png(tmp / p.subset / f"{p.id}.png", _to_u8(y[0, 0]))
+
+
+def mean_training_sketch(splits_csv: Path) -> np.ndarray:
+    import pandas as pd
+
+    df = pd.read_csv(splits_csv)
+    paths = [Path(s) for s in df[df["split"] == "train"]["sketch"]]
+    return np.round(np.mean([read_gray(s).astype(np.float64) for s in paths], axis=0)
+                    ).astype(np.uint8)
+
+
+def make_reference(kind: str, pairs: list[TestPair], splits_csv: Path, out: Path) -> None:
+    """``photo``: the test photo in grayscale (ITU-R 601 luma, PIL's "L");
+    ``mean_sketch``: the same mean training sketch for every test photo."""
+    from PIL import Image
+
+    if kind not in REFERENCES:
+        raise ValueError(f"reference '{kind}' is not one of {', '.join(REFERENCES)}")
+    mean = mean_training_sketch(splits_csv) if kind == "mean_sketch" else None
+    with atomic_dir(out) as tmp:
+        for p in pairs:
+            (tmp / p.subset).mkdir(exist_ok=True)
+            img = mean if mean is not None else np.asarray(Image.open(p.photo).convert("L"))
+            save_png(tmp / p.subset / f"{p.id}.png", img)
+
+
+def region_masks(maps_dir: Path | None, pid: str, threshold: float
+                 ) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """Face = face map > threshold; hair = hair map > threshold outside the face (the
+    same regions the RCS sampler uses)."""
+    if maps_dir is None:
+        return None, None
+    face = read_gray(maps_dir / f"{pid}_face.png") > threshold * 255
+    hair = (read_gray(maps_dir / f"{pid}_hair.png") > threshold * 255) & ~face
+    return face, hair
+
+
+def _mean(xs: list[float]) -> float | None:
+    v = [x for x in xs if np.isfinite(x)]
+    return round(float(np.mean(v)), 4) if v else None
+
+
+def similarity_scores(results: Path, pairs: list[TestPair], maps_dir: Path | None,
+                      threshold: float = 0.5) -> dict[str, dict[str, list[float]]]:
+    """Per image: ssim, psnr and their face/hair versions, grouped by subset."""
+    scores: dict[str, dict[str, list[float]]] = {}
+    for p in pairs:
+        fake = read_gray(results / p.subset / f"{p.id}.png")
+        real = read_gray(p.sketch)
+        if fake.shape != real.shape:
+            raise ValueError(f"{results / p.subset / p.id}.png: size {fake.shape} differs from "
+                             f"the real sketch's {real.shape}")
+        face, hair = region_masks(maps_dir, p.id, threshold)
+        s = scores.setdefault(p.subset, {})
+        vals = {"ssim": ssim(fake, real), "psnr": psnr(fake, real)}
+        if face is not None:
+            vals |= {"ssim_face": ssim(fake, real, face), "psnr_face": psnr(fake, real, face),
+                     "ssim_hair": ssim(fake, real, hair), "psnr_hair": psnr(fake, real, hair)}
+        for k, v in vals.items():
+            s.setdefault(k, []).append(v)
+    return scores
+
+
+def evaluate_results(results: Path, pairs: list[TestPair], real_features: dict[str, np.ndarray],
+                     fid_model: torch.nn.Module | None, maps_dir: Path | None,
+                     device: torch.device | str = "cpu",
+                     p: EvaluateParams = EvaluateParams()) -> dict[str, Any]:
+    """Metrics per subset and over all test images. ``real_features``: Inception
+    features of the real test sketches per subset (see ``fid_reference``);
+    ``fid_model`` None skips FID (tests of the SSIM/PSNR path)."""
+    from fss.metrics.fid import fid_from_features, image_features
+
+    scores = similarity_scores(results, pairs, maps_dir, p.region_threshold)
+    out: dict[str, Any] = {"subsets": {}}
+    fake_all, real_all = [], []
+    for subset in [s for s in SUBSETS if s in scores]:
+        sub = [p for p in pairs if p.subset == subset]
+        m: dict[str, Any] = {"n": len(sub)}
+        if fid_model is not None:
+            fake = image_features([results / subset / f"{p.id}.png" for p in sub], fid_model,
+                                  device)
+            m["fid"] = round(fid_from_features(fake, real_features[subset], p.fid_method), 3)
+            fake_all.append(fake)
+            real_all.append(real_features[subset])
+        m |= {k: _mean(v) for k, v in scores[subset].items()}
+        out["subsets"][subset] = m
+    every = {k: sum((scores[s][k] for s in scores), []) for k in next(iter(scores.values()))}
+    out["all"] = {"n": len(pairs), **{k: _mean(v) for k, v in every.items()}}
+    if fake_all:
+        out["all"]["fid"] = round(fid_from_features(np.concatenate(fake_all),
+                                                    np.concatenate(real_all), p.fid_method), 3)
+    return out
+
+
+def real_sketch_features(pairs: list[TestPair], model: torch.nn.Module,
+                         device: torch.device | str = "cpu") -> dict[str, np.ndarray]:
+    from fss.metrics.fid import image_features
+
+    return {s: image_features([p.sketch for p in pairs if p.subset == s], model, device)
+            for s in SUBSETS if any(p.subset == s for p in pairs)}
+
+
+def save_features(feats: dict[str, np.ndarray], out: Path) -> None:
+    with atomic_dir(out) as tmp:
+        for subset, f in feats.items():
+            np.save(tmp / f"test_{subset}.npy", f)
+
+
+def load_features(folder: Path) -> dict[str, np.ndarray]:
+    files = sorted(folder.glob("test_*.npy"))
+    if not files:
+        raise FileNotFoundError(f"{folder}: no real-sketch features (run fid_reference first)")
+    return {f.stem.removeprefix("test_"): np.load(f) for f in files}

@@ -1,0 +1,73 @@
+"""Stage evaluate@<row>: synthesize the test photos (or a trivial reference), then
+FID / SSIM / PSNR per subset -> results/<row>/, metrics/<row>.json, MLflow."""
+
+import os
+from pathlib import Path
+
+import typer
+
+from fss.config import load_params, section
+from fss.device import resolve_device
+from fss.errors import one_line_errors
+from fss.evaluation import (
+    REFERENCES,
+    EvaluateParams,
+    evaluate_results,
+    load_features,
+    make_reference,
+    read_test_pairs,
+    synthesize,
+)
+from fss.io import write_json
+from fss.metrics.fid import load_inception
+
+SPLITS, MASKS, MAPS = Path("data/splits.csv"), Path("data/masks"), Path("data/rcs_maps")
+
+
+@one_line_errors
+def main(row: str = typer.Argument(..., help="A trained row (cut, ..., cyclegan) or a "
+                                            "reference: photo, mean_sketch."),
+         track: bool = typer.Option(True, help="Log the metrics to MLflow.")) -> None:
+    params = load_params()
+    device = resolve_device(str(params.get("base", {}).get("device", "auto")))
+    pairs = read_test_pairs(SPLITS)
+    results = Path("results") / row
+    if row in REFERENCES:
+        make_reference(row, pairs, SPLITS, results)
+        kind = "reference"
+    else:
+        synthesize(Path("models") / row / "generator.pt", pairs, MASKS, results, device)
+        kind = "trained"
+    m = evaluate_results(results, pairs, load_features(Path("data/fid_features")),
+                         load_inception(device), MAPS if MAPS.is_dir() else None, device,
+                         section(params, "evaluate", EvaluateParams))
+    profile = str(params.get("meta", {}).get("profile", ""))
+    size = int(params.get("align", {}).get("size", 0))
+    metrics = {"row": row, "kind": kind, "profile": profile, "image_size": size,
+               "epochs": int(params.get("train", {}).get("epochs", 0)) if kind == "trained"
+               else None, **m}
+    write_json(Path("metrics") / f"{row}.json", metrics)
+    if track:
+        log_to_mlflow(row, kind, profile, params, metrics)
+    print(f"evaluate {row}: " + ", ".join(
+        f"{s} FID {v.get('fid')} SSIM {v.get('ssim')} PSNR {v.get('psnr')}"
+        for s, v in m["subsets"].items()))
+
+
+def log_to_mlflow(row: str, kind: str, profile: str, params: dict, metrics: dict) -> None:
+    from fss.tracking import Tracker, find_run, git_commit
+
+    flat = {f"test_{s}_{k}": v for s, d in metrics["subsets"].items() for k, v in d.items()
+            if isinstance(v, int | float)}
+    flat |= {f"test_all_{k}": v for k, v in metrics["all"].items() if isinstance(v, int | float)}
+    run_id = find_run(row) if kind == "trained" else None
+    tags = {"row": row, "profile": profile, "git_commit": git_commit(), "stage": "evaluate",
+            "dvc_exp": os.environ.get("DVC_EXP_NAME", "")}
+    t = Tracker(f"evaluate-{row}", params, tags, run_id)
+    t.log_metrics(flat)
+    t.log_artifact(Path("metrics") / f"{row}.json", "evaluation")
+    t.end()
+
+
+if __name__ == "__main__":
+    typer.run(main)

@@ -1,0 +1,16 @@
+"""Stage report: reports/report.md and reports/figures/ from metrics/*.json, the paper's
+published values and the run's provenance."""
+
+from pathlib import Path
+
+from fss.errors import one_line_errors
+from fss.report import write_report
+
+
+@one_line_errors
+def main() -> None:
+    print(f"report: {write_report(Path('.'), Path('reports'))}")
+
+
+if __name__ == "__main__":
+    main()
