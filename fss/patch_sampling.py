@@ -77,10 +77,12 @@ def same_location_mask(idx: torch.Tensor) -> torch.Tensor:
 
 def sample_indices(strategy: str, h: int, w: int, face: torch.Tensor | None,
                    hair: torch.Tensor | None, p: SamplingParams,
-                   generator: torch.Generator) -> torch.Tensor:
+                   generator: torch.Generator, stats: dict[str, int] | None = None
+                   ) -> torch.Tensor:
     """Indices for one image at one layer of size ``h x w``; the maps are resized to
     it. Region strategies fall back to uniform only when the maps hold fewer than two
-    region locations at this layer (no contrast is possible otherwise)."""
+    region locations at this layer (no contrast is possible otherwise); ``stats``
+    counts those fallbacks under "fallbacks" so training can report them."""
     if strategy not in STRATEGIES:
         raise ValueError(f"sampling strategy '{strategy}' is not one of {', '.join(STRATEGIES)}")
     if strategy == "uniform":
@@ -93,5 +95,7 @@ def sample_indices(strategy: str, h: int, w: int, face: torch.Tensor | None,
     else:
         idx = dynamic_indices(f, hr, p, generator)
     if torch.unique(idx).numel() < 2:
+        if stats is not None:
+            stats["fallbacks"] = stats.get("fallbacks", 0) + 1
         return uniform_indices(h, w, p.num_patches, generator)
     return idx

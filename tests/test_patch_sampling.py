@@ -87,8 +87,12 @@ def test_maps_resized_to_layer_size():
 
 def test_empty_regions_fall_back_to_uniform():
     z = torch.zeros(8, 8)
-    idx = sample_indices("rcs", 8, 8, z, z, SamplingParams(num_patches=10), _gen())
-    assert idx.numel() == 10
+    stats: dict[str, int] = {}
+    idx = sample_indices("rcs", 8, 8, z, z, SamplingParams(num_patches=10), _gen(), stats)
+    assert idx.numel() == 10 and stats == {"fallbacks": 1}
+    face, hair = _maps(8, 8)
+    sample_indices("rcs", 8, 8, face, hair, SamplingParams(), _gen(), stats)
+    assert stats == {"fallbacks": 1}   # real regions: no fallback counted
 
 
 def test_unknown_strategy_is_an_error():

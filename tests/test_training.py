@@ -70,6 +70,18 @@ def test_train_row_writes_outputs(tmp_path, row):
     assert g(x).shape == (1, 1, 32, 32)
 
 
+def test_fallback_share_reported(tmp_path):
+    d = _data()
+    s = train_row(_cfg(RowParams(sampling="rcs")), d, tmp_path / "a", tmp_path / "a.csv",
+                  tmp_path / "a.json", progress=False)
+    assert s["final"]["sampling_fallback"] == 0.0
+    d.face = torch.zeros_like(d.face)   # maps with no region at all
+    d.hair = torch.zeros_like(d.hair)
+    s = train_row(_cfg(RowParams(sampling="rcs")), d, tmp_path / "b", tmp_path / "b.csv",
+                  tmp_path / "b.json", progress=False)
+    assert s["final"]["sampling_fallback"] == 1.0
+
+
 def test_rcs_row_without_maps_is_a_clear_error(tmp_path):
     d = _data()
     d.face = d.hair = None

@@ -106,11 +106,16 @@ class CUTMethod(Method):
         face = batch.face[0, 0].cpu() if batch.face is not None else None
         hair = batch.hair[0, 0].cpu() if batch.hair is not None else None
         total = torch.zeros((), device=src.device)
+        stats: dict[str, int] = {}
         for layer, (fq, fk) in enumerate(zip(feats_q, feats_k, strict=True)):
             hh, ww = fk.shape[-2:]
-            idx = sample_indices(self.cfg.row.sampling, hh, ww, face, hair, self.cfg.sampling, gen)
+            idx = sample_indices(self.cfg.row.sampling, hh, ww, face, hair, self.cfg.sampling, gen,
+                                 stats)
             idx = idx.to(src.device)
             total = total + patch_nce_loss(h(fq, layer, idx), h(fk, layer, idx), idx, m.nce_t)
+        # Share of layers whose RCS regions were too small and sampled uniformly instead:
+        # should be 0 with working RCS maps; 1 means the row is silently plain CUT.
+        self.last_fallback = stats.get("fallbacks", 0) / len(feats_q)
         return total / len(feats_q)
 
     def step(self, batch: Batch, gen: torch.Generator) -> dict[str, float]:
@@ -130,6 +135,8 @@ class CUTMethod(Method):
         loss_l1 = l1_loss(fake, batch.sketch)
         total = loss_gan + lp.beta * loss_nce
         out = {"D": loss_d.item(), "G_GAN": loss_gan.item(), "NCE": loss_nce.item()}
+        if self.cfg.row.sampling != "uniform":
+            out["sampling_fallback"] = self.last_fallback
         if self.cfg.row.pixel_losses:
             total = total + lp.alpha * loss_l1
             if self.perceptual is not None:
