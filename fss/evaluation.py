@@ -54,15 +54,15 @@ def synthesize(generator_path: Path, pairs: list[TestPair], masks_dir: Path, out
     from tqdm import tqdm
 
     from fss.training.checkpoint import load_generator
+    from fss.training.dataset import to_tensor
 
     g = load_generator(generator_path, device)
     with atomic_dir(out) as tmp, torch.inference_mode():
         for p in tqdm(pairs, desc=f"synthesize {out.name}", unit="photo", mininterval=5):
-            x = torch.from_numpy(read_rgb(p.photo).copy()).permute(2, 0, 1)[None].float()
-            x = x / 127.5 - 1
+            x = to_tensor(read_rgb(p.photo), signed=True)[None]
             if g.mask_input:
-                m = torch.from_numpy(read_gray(masks_dir / f"{p.id}.png").copy()) > 127
-                x = torch.cat([x, m[None, None].float()], dim=1)
+                m = to_tensor(read_gray(masks_dir / f"{p.id}.png"), signed=False) > 0.5
+                x = torch.cat([x, m[None].float()], dim=1)
             y = g(x.to(device))
             (tmp / p.subset).mkdir(exist_ok=True)
             save_png(tmp / p.subset / f"{p.id}.png", _to_u8(y[0, 0]))

@@ -25,7 +25,8 @@ class PairSet:
         return len(self.ids)
 
 
-def _to_tensor(a: np.ndarray, signed: bool) -> torch.Tensor:
+def to_tensor(a: np.ndarray, signed: bool) -> torch.Tensor:
+    """HxW or HxWx3 uint8 -> CxHxW float, in [-1, 1] (``signed``) or [0, 1]."""
     t = torch.from_numpy(np.array(a, copy=True)).float() / 255.0
     t = t.permute(2, 0, 1) if t.ndim == 3 else t[None]
     return t * 2 - 1 if signed else t
@@ -38,7 +39,7 @@ def _load(path: Path, reader, signed: bool, shape: tuple[int, int] | None) -> to
     if shape is not None and a.shape[:2] != shape:
         raise ValueError(f"{path}: size {a.shape[1]}x{a.shape[0]} differs from the photos' "
                          f"{shape[1]}x{shape[0]} (stale stage output?)")
-    return _to_tensor(a, signed)
+    return to_tensor(a, signed)
 
 
 def load_pairs(splits_csv: Path, split: str, masks_dir: Path,
