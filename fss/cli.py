@@ -113,3 +113,39 @@ def gate_update(
     current = collect(root)
     write_baseline(current, baseline, profile)
     typer.echo(f"wrote {len(current)} metrics to {baseline}")
+
+
+@app.command("sketch")
+@one_line_errors
+def sketch_cmd(
+    source: Annotated[Path, typer.Argument(help="A face photo, or a folder of them.")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Folder for the sketches (PNG).")],
+    checkpoint: Annotated[Path, typer.Option(
+        help="A generator.pt; default: the pipeline's fss row.")] = Path(
+            "models/fss/generator.pt"),
+    params: Annotated[Path, typer.Option(
+        help="params.yaml giving align/masks settings (image size, eye targets).")] = Path(
+            "params.yaml"),
+    paste_back: Annotated[bool, typer.Option(
+        help="Also warp each sketch back into its photo's own frame.")] = False,
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+) -> None:
+    """Turn face photo(s) into sketches with a trained generator. Photos without a
+    detectable face are reported and skipped; exit code 1 if any failed."""
+    from fss.config import load_params, section
+    from fss.data.align import AlignParams
+    from fss.data.masks import MaskParams
+    from fss.device import resolve_device
+    from fss.sketch import Sketcher, list_photos, sketch_photos
+
+    p = load_params(params)
+    dev = resolve_device(device)
+    sketcher = Sketcher(checkpoint, section(p, "align", AlignParams),
+                        section(p, "masks", MaskParams), dev)
+    results = sketch_photos(list_photos(source), source, out, sketcher, paste=paste_back)
+    failed = [r for r in results if r.error]
+    for r in failed:
+        typer.echo(f"skipped {r.path}: {r.error}", err=True)
+    typer.echo(f"{len(results) - len(failed)} of {len(results)} photos sketched -> {out}")
+    if failed:
+        raise typer.Exit(1)
