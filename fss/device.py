@@ -7,6 +7,11 @@ import torch
 from fss.config import ParamsError
 
 
+def device_from_params(params: dict) -> torch.device:
+    """The device named by params' ``base.device`` (auto when absent)."""
+    return resolve_device(str((params.get("base") or {}).get("device", "auto")))
+
+
 def resolve_device(name: str) -> torch.device:
     """``auto`` -> the first CUDA GPU if there is one, else the CPU; ``cpu``, ``cuda``
     and ``cuda:N`` as named. Asking for a GPU that is not there is an error rather than

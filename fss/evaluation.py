@@ -44,17 +44,13 @@ def read_test_pairs(splits_csv: Path) -> list[TestPair]:
     return [TestPair(r.id, r.subset, Path(r.photo), Path(r.sketch)) for r in df.itertuples()]
 
 
-def _to_u8(t: torch.Tensor) -> np.ndarray:
-    return ((t.clamp(-1, 1) + 1) * 127.5).round().byte().cpu().numpy()
-
-
 def synthesize(generator_path: Path, pairs: list[TestPair], masks_dir: Path, out: Path,
                device: torch.device) -> None:
     """``out/<subset>/<id>.png``: the generator's sketch of every test photo."""
     from tqdm import tqdm
 
     from fss.training.checkpoint import load_generator
-    from fss.training.dataset import to_tensor
+    from fss.training.dataset import to_tensor, to_uint8
 
     g = load_generator(generator_path, device)
     with atomic_dir(out) as tmp, torch.inference_mode():
@@ -65,7 +61,7 @@ def synthesize(generator_path: Path, pairs: list[TestPair], masks_dir: Path, out
                 x = torch.cat([x, m[None].float()], dim=1)
             y = g(x.to(device))
             (tmp / p.subset).mkdir(exist_ok=True)
-            save_png(tmp / p.subset / f"{p.id}.png", _to_u8(y[0, 0]))
+            save_png(tmp / p.subset / f"{p.id}.png", to_uint8(y[0, 0]))
 
 
 def mean_training_sketch(splits_csv: Path) -> np.ndarray:

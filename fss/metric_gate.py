@@ -66,8 +66,9 @@ def collect(root: Path) -> dict[str, float]:
             if _num(d.get(k)) is not None:
                 out[f"pretrain_rcs.{k}"] = round(float(d[k]), 4)
     masks = root / "data" / "masks" / "metrics.json"
-    if masks.is_file() and _num(json.loads(masks.read_text()).get("mean_iou")) is not None:
-        out["masks.mean_iou"] = float(json.loads(masks.read_text())["mean_iou"])
+    mask_iou = _num(json.loads(masks.read_text()).get("mean_iou")) if masks.is_file() else None
+    if mask_iou is not None:
+        out["masks.mean_iou"] = mask_iou
     return out
 
 

@@ -9,7 +9,6 @@ import csv
 import json
 import math
 import os
-import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +21,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from fss import published as pub
 from fss.io import atomic_dir, save_png
+from fss.tracking import git_commit
 from fss.weights import REGISTRY, short_hash
 
 # The evaluate stage's trivial references (fss.evaluation.REFERENCES; not imported so
@@ -789,19 +789,6 @@ def load_inputs(root: Path) -> Inputs:
     )
 
 
-def git_commit(root: Path) -> str:
-    """HEAD, marked when the working tree differs from it; 'unknown' outside git."""
-    def git(*args: str) -> str:
-        return subprocess.run(["git", "-C", str(root), *args], capture_output=True,
-                              text=True, check=True, timeout=30).stdout.strip()
-    try:
-        head = git("rev-parse", "HEAD")
-        dirty = git("status", "--porcelain", "--untracked-files=no")
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return head + (" (with uncommitted changes)" if dirty else "")
-
-
 # ---------------------------------------------------------------- the whole report
 
 def render_report(inp: Inputs, figures: Sequence[tuple[str, str]], commit: str,
@@ -867,7 +854,7 @@ def write_report(root: Path, out: Path) -> Path:
     inp = load_inputs(root)
     figures = write_figures(root, inp, out)
     date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    text = render_report(inp, figures, git_commit(root), date)
+    text = render_report(inp, figures, git_commit(root, mark_dirty=True), date)
     target = out / "report.md"
     for stale in out.glob(".report.md.tmp-*"):  # left by a killed run
         stale.unlink(missing_ok=True)

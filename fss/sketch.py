@@ -75,7 +75,7 @@ class Sketcher:
 
     @torch.inference_mode()
     def __call__(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        from fss.training.dataset import to_tensor
+        from fss.training.dataset import to_tensor, to_uint8
 
         eyes, prob = self.detect(rgb)
         if eyes is None or prob < self.align.min_confidence:
@@ -88,7 +88,7 @@ class Sketcher:
             m = np.asarray(self.segment(aligned.photo), dtype=bool)
             x = torch.cat([x, torch.from_numpy(m)[None, None].float()], dim=1)
         y = self.g(x.to(self.device))[0, 0]
-        sketch = ((y.clamp(-1, 1) + 1) * 127.5).round().byte().cpu().numpy()
+        sketch = to_uint8(y)
         return sketch, aligned.matrix
 
 

@@ -28,12 +28,18 @@ def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, str]:
     return out
 
 
-def git_commit() -> str:
+def git_commit(root: str | Path = ".", mark_dirty: bool = False) -> str:
+    """HEAD of the repository at ``root`` ('unknown' outside git); with ``mark_dirty``,
+    marked when tracked files differ from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True,
+                              text=True, check=True, timeout=30).stdout.strip()
     try:
-        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
-                              check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
+        head = git("rev-parse", "HEAD")
+        dirty = mark_dirty and git("status", "--porcelain", "--untracked-files=no")
+    except (OSError, subprocess.SubprocessError):
         return "unknown"
+    return head + (" (with uncommitted changes)" if dirty else "")
 
 
 class Tracker:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from fss.config import load_params, section
-from fss.device import resolve_device
+from fss.device import device_from_params
 from fss.errors import one_line_errors
 from fss.evaluation import (
     REFERENCES,
@@ -29,7 +29,7 @@ def main(row: str = typer.Argument(..., help="A trained row (cut, ..., cyclegan)
                                             "reference: photo, mean_sketch."),
          track: bool = typer.Option(True, help="Log the metrics to MLflow.")) -> None:
     params = load_params()
-    device = resolve_device(str(params.get("base", {}).get("device", "auto")))
+    device = device_from_params(params)
     pairs = read_test_pairs(SPLITS)
     results = Path("results") / row
     if row in REFERENCES:

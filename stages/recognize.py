@@ -4,7 +4,7 @@ and of the test photos against the real test sketches -> metrics/recognition.jso
 from pathlib import Path
 
 from fss.config import load_params, section
-from fss.device import resolve_device
+from fss.device import device_from_params
 from fss.errors import one_line_errors
 from fss.evaluation import read_test_pairs
 from fss.io import write_json
@@ -16,7 +16,7 @@ from fss.recognition_eval import recognition_table
 def main() -> None:
     params = load_params()
     rows = list(params.get("rows") or {})
-    device = resolve_device(str(params.get("base", {}).get("device", "auto")))
+    device = device_from_params(params)
     p = section(params, "recognize", RecognitionParams)
     table = recognition_table(read_test_pairs(Path("data/splits.csv")), Path("results"), rows, p,
                               device)

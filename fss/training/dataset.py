@@ -32,6 +32,11 @@ def to_tensor(a: np.ndarray, signed: bool) -> torch.Tensor:
     return t * 2 - 1 if signed else t
 
 
+def to_uint8(t: torch.Tensor) -> np.ndarray:
+    """The inverse of ``to_tensor(signed=True)`` for a 2-D map: [-1, 1] -> uint8."""
+    return ((t.clamp(-1, 1) + 1) * 127.5).round().byte().cpu().numpy()
+
+
 def _load(path: Path, reader, signed: bool, shape: tuple[int, int] | None) -> torch.Tensor:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing (run the earlier pipeline stages first)")
