@@ -115,14 +115,26 @@ def gate_update(
     typer.echo(f"wrote {len(current)} metrics to {baseline}")
 
 
+def default_checkpoint(models: Path, row: str = "fss") -> Path:
+    """The pipeline's generator of ``row``, lowest seed trained."""
+    from fss.runs import seed_paths
+
+    runs = [d / "generator.pt" for d in seed_paths(models, row, suffix="").values()]
+    found = [g for g in runs if g.is_file()]
+    if not found:
+        raise FileNotFoundError(f"{models / row}/seed<k>/generator.pt: no trained {row} "
+                                "generator (run the pipeline, or pass --checkpoint)")
+    return found[0]
+
+
 @app.command("sketch")
 @one_line_errors
 def sketch_cmd(
     source: Annotated[Path, typer.Argument(help="A face photo, or a folder of them.")],
     out: Annotated[Path, typer.Option("-o", "--out", help="Folder for the sketches (PNG).")],
-    checkpoint: Annotated[Path, typer.Option(
-        help="A generator.pt; default: the pipeline's fss row.")] = Path(
-            "models/fss/generator.pt"),
+    checkpoint: Annotated[Path | None, typer.Option(
+        help="A generator.pt; default: the pipeline's fss row, lowest seed "
+             "(models/fss/seed<k>/generator.pt).")] = None,
     params: Annotated[Path, typer.Option(
         help="params.yaml giving align/masks settings (image size, eye targets).")] = Path(
             "params.yaml"),
@@ -140,8 +152,8 @@ def sketch_cmd(
 
     p = load_params(params)
     dev = resolve_device(device)
-    sketcher = Sketcher(checkpoint, section(p, "align", AlignParams),
-                        section(p, "masks", MaskParams), dev)
+    sketcher = Sketcher(checkpoint or default_checkpoint(Path("models")),
+                        section(p, "align", AlignParams), section(p, "masks", MaskParams), dev)
     results = sketch_photos(list_photos(source), source, out, sketcher, paste=paste_back)
     failed = [r for r in results if r.error]
     for r in failed:

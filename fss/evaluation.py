@@ -12,6 +12,8 @@ import numpy as np
 import torch
 
 from fss.io import atomic_dir, read_gray, read_rgb, save_png
+from fss.metrics.bootstrap import BootstrapParams, bootstrap_ci
+from fss.metrics.kid import kid_x1000
 from fss.metrics.similarity import psnr, ssim
 
 SUBSETS = ("cuhk", "ar", "xm2vts")
@@ -24,6 +26,13 @@ REFERENCES = ("photo", "mean_sketch")
 class EvaluateParams:
     fid_method: str = "small_sample"   # small_sample (exact, fast) | cleanfid (scipy sqrtm)
     region_threshold: float = 0.5      # RCS map > threshold = face / hair region
+    kid_subsets: int = 100
+    bootstrap_resamples: int = 1000
+    bootstrap_level: float = 0.95
+    stats_seed: int = 0                # KID subsets and bootstrap resamples
+
+    def bootstrap(self) -> BootstrapParams:
+        return BootstrapParams(self.bootstrap_resamples, self.bootstrap_level, self.stats_seed)
 
 
 @dataclass(frozen=True)
@@ -34,13 +43,14 @@ class TestPair:
     sketch: Path
 
 
-def read_test_pairs(splits_csv: Path) -> list[TestPair]:
+def read_test_pairs(splits_csv: Path, split: str = "test") -> list[TestPair]:
+    """The pairs of one split (the test split unless told), in the file's order."""
     import pandas as pd
 
     if not splits_csv.is_file():
         raise FileNotFoundError(f"{splits_csv}: missing (run the split stage first)")
     df = pd.read_csv(splits_csv)
-    df = df[df["split"] == "test"]
+    df = df[df["split"] == split]
     return [TestPair(r.id, r.subset, Path(r.photo), Path(r.sketch)) for r in df.itertuples()]
 
 
@@ -125,16 +135,57 @@ def similarity_scores(results: Path, pairs: list[TestPair], maps_dir: Path | Non
     return scores
 
 
+# The metrics that get a bootstrap interval over test images.
+CI_KEYS = ("ssim", "psnr")
+
+
+def _summary(values: dict[str, list[float]], p: EvaluateParams) -> dict[str, Any]:
+    out: dict[str, Any] = {k: _mean(v) for k, v in values.items()}
+    for k in CI_KEYS:
+        if k in values and any(np.isfinite(values[k])):
+            out[f"{k}_ci"] = bootstrap_ci(values[k], p.bootstrap()).as_list()
+    return out
+
+
+def distances(fake: np.ndarray, real: np.ndarray, p: EvaluateParams) -> dict[str, float]:
+    """FID, and KID x 1000 with its spread, of two Inception feature sets."""
+    from fss.metrics.fid import fid_from_features
+
+    kid, kid_std = kid_x1000(fake, real, p.kid_subsets, p.stats_seed)
+    return {"fid": round(fid_from_features(fake, real, p.fid_method), 3),
+            "kid": round(kid, 3), "kid_std": round(kid_std, 3)}
+
+
+def write_scores(scores: dict[str, dict[str, list[float]]], pairs: list[TestPair],
+                 path: Path) -> None:
+    """One line per test image (id, subset, ssim, psnr, ...): what the paired
+    bootstrap between rows resamples."""
+    import pandas as pd
+
+    frames = []
+    for subset, vals in scores.items():
+        ids = [p.id for p in pairs if p.subset == subset]
+        frames.append(pd.DataFrame({"id": ids, "subset": subset, **vals}))
+    tmp = path.with_name(f".{path.name}.tmp")
+    pd.concat(frames).to_csv(tmp, index=False, float_format="%.6f")
+    tmp.replace(path)
+
+
 def evaluate_results(results: Path, pairs: list[TestPair], real_features: dict[str, np.ndarray],
                      fid_model: torch.nn.Module | None, maps_dir: Path | None,
                      device: torch.device | str = "cpu",
-                     p: EvaluateParams = EvaluateParams()) -> dict[str, Any]:
-    """Metrics per subset and over all test images. ``real_features``: Inception
-    features of the real test sketches per subset (see ``fid_reference``);
-    ``fid_model`` None skips FID (tests of the SSIM/PSNR path)."""
-    from fss.metrics.fid import fid_from_features, image_features
+                     p: EvaluateParams = EvaluateParams(),
+                     scores_csv: Path | None = None) -> dict[str, Any]:
+    """Metrics per subset and over all test images: FID and KID, mean SSIM / PSNR with
+    bootstrap intervals, and their face / hair versions. ``real_features``: Inception
+    features of the real test sketches per subset (see ``fid_reference``); ``fid_model``
+    None skips FID/KID (tests of the SSIM/PSNR path); ``scores_csv``: where to keep the
+    per-image values."""
+    from fss.metrics.fid import image_features
 
     scores = similarity_scores(results, pairs, maps_dir, p.region_threshold)
+    if scores_csv is not None:
+        write_scores(scores, pairs, scores_csv)
     out: dict[str, Any] = {"subsets": {}}
     fake_all, real_all = [], []
     for subset in [s for s in SUBSETS if s in scores]:
@@ -143,16 +194,32 @@ def evaluate_results(results: Path, pairs: list[TestPair], real_features: dict[s
         if fid_model is not None:
             fake = image_features([results / subset / f"{p.id}.png" for p in sub], fid_model,
                                   device)
-            m["fid"] = round(fid_from_features(fake, real_features[subset], p.fid_method), 3)
+            m |= distances(fake, real_features[subset], p)
             fake_all.append(fake)
             real_all.append(real_features[subset])
-        m |= {k: _mean(v) for k, v in scores[subset].items()}
+        m |= _summary(scores[subset], p)
         out["subsets"][subset] = m
     every = {k: sum((scores[s][k] for s in scores), []) for k in next(iter(scores.values()))}
-    out["all"] = {"n": len(pairs), **{k: _mean(v) for k, v in every.items()}}
+    out["all"] = {"n": len(pairs), **_summary(every, p)}
     if fake_all:
-        out["all"]["fid"] = round(fid_from_features(np.concatenate(fake_all),
-                                                    np.concatenate(real_all), p.fid_method), 3)
+        out["all"] |= distances(np.concatenate(fake_all), np.concatenate(real_all), p)
+    return out
+
+
+def real_sketch_floor(train: dict[str, np.ndarray], test: dict[str, np.ndarray],
+                      p: EvaluateParams = EvaluateParams()) -> dict[str, Any]:
+    """FID / KID between each subset's real training and real test sketches: what a
+    generator that drew perfect sketches of other people could score at these sizes."""
+    out: dict[str, Any] = {"subsets": {}}
+    for s in [s for s in SUBSETS if s in train and s in test]:
+        out["subsets"][s] = {"n": len(test[s]), "n_train": len(train[s]),
+                             **distances(train[s], test[s], p)}
+    common = [s for s in SUBSETS if s in train and s in test]
+    if common:
+        out["all"] = {"n": sum(len(test[s]) for s in common),
+                      "n_train": sum(len(train[s]) for s in common),
+                      **distances(np.concatenate([train[s] for s in common]),
+                                  np.concatenate([test[s] for s in common]), p)}
     return out
 
 
@@ -164,14 +231,17 @@ def real_sketch_features(pairs: list[TestPair], model: torch.nn.Module,
             for s in SUBSETS if any(p.subset == s for p in pairs)}
 
 
-def save_features(feats: dict[str, np.ndarray], out: Path) -> None:
+def save_features(feats: dict[str, dict[str, np.ndarray]], out: Path) -> None:
+    """``feats[split][subset]`` -> ``out/<split>_<subset>.npy``."""
     with atomic_dir(out) as tmp:
-        for subset, f in feats.items():
-            np.save(tmp / f"test_{subset}.npy", f)
+        for split, per_subset in feats.items():
+            for subset, f in per_subset.items():
+                np.save(tmp / f"{split}_{subset}.npy", f)
 
 
-def load_features(folder: Path) -> dict[str, np.ndarray]:
-    files = sorted(folder.glob("test_*.npy"))
+def load_features(folder: Path, split: str = "test") -> dict[str, np.ndarray]:
+    files = sorted(folder.glob(f"{split}_*.npy"))
     if not files:
-        raise FileNotFoundError(f"{folder}: no real-sketch features (run fid_reference first)")
-    return {f.stem.removeprefix("test_"): np.load(f) for f in files}
+        raise FileNotFoundError(f"{folder}: no real {split}-sketch features (run fid_reference "
+                                "first)")
+    return {f.stem.removeprefix(f"{split}_"): np.load(f) for f in files}

@@ -48,17 +48,21 @@ def collect(root: Path) -> dict[str, float]:
     subset FID/SSIM/PSNR, rank-1 per probe set, RCS map IoU, photo-mask IoU."""
     out: dict[str, float] = {}
     metrics = root / "metrics"
-    for f in sorted(metrics.glob("*.json")):
+    for f in sorted(metrics.rglob("*.json")):
         d = json.loads(f.read_text())
+        name = f.relative_to(metrics).with_suffix("").as_posix()  # fss/seed0, photo, ...
+        if not isinstance(d, dict) or name.startswith("train/"):
+            continue
         for subset, m in (d.get("subsets") or {}).items():
             for k in ("fid", "ssim", "psnr"):
-                if _num(m.get(k)) is not None:
-                    out[f"{f.stem}.{subset}.{k}"] = round(float(m[k]), 4)
+                if isinstance(m, dict) and _num(m.get(k)) is not None:
+                    out[f"{name}.{subset}.{k}"] = round(float(m[k]), 4)
     rec = metrics / "recognition.json"
     if rec.is_file():
         for probe, accs in json.loads(rec.read_text()).get("probes", {}).items():
             for subset, v in accs.items():
-                out[f"recognition.{probe}.{subset}.rank1"] = float(v)
+                if _num(v) is not None:  # not the *_ci intervals
+                    out[f"recognition.{probe}.{subset}.rank1"] = float(v)
     rcs = metrics / "pretrain_rcs.json"
     if rcs.is_file():
         d = json.loads(rcs.read_text())

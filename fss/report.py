@@ -9,7 +9,8 @@ import csv
 import json
 import math
 import os
-from collections.abc import Mapping, Sequence
+import statistics
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,14 +22,22 @@ from PIL import Image, ImageDraw, ImageFont
 
 from fss import published as pub
 from fss.io import atomic_dir, save_png
+from fss.runs import SEED_DIR, run_name, seed_paths, summarize_seeds
 from fss.tracking import git_commit
 from fss.weights import REGISTRY, short_hash
 
 # The evaluate stage's trivial references (fss.evaluation.REFERENCES; not imported so
 # that the report does not pull in torch).
 REFERENCES: tuple[str, ...] = ("photo", "mean_sketch")
+# The fid_reference stage's real-sketch floor (metrics/fid_floor.json), shown beside them.
+FLOOR = "floor"
 REFERENCE_NAMES = {"photo": "photo (grayscale test photo)",
-                   "mean_sketch": "mean training sketch"}
+                   "mean_sketch": "mean training sketch",
+                   FLOOR: "real sketches (floor)"}
+# evaluate writes KID's spread over KID subsets as "kid_std", the name summarize_seeds
+# gives a spread over seeds; load_inputs renames it so that both can live in one dict.
+KID_SPREAD = "kid_spread"
+STAR = "✱"  # an ablation step whose interval excludes 0
 DEFAULT_ROWS: tuple[str, ...] = ("cut", "rcs", "dss", "mask", "fss", "pix2pix", "cyclegan")
 NOT_RUN = "not run"
 PUBLISHED_ONLY = "published only"
@@ -42,10 +51,12 @@ class Metric:
     title: str
     decimals: int
     lower_is_better: bool
+    published: bool = True  # False: the paper has no such number (no paper / Δ columns)
 
 
 METRICS: dict[str, Metric] = {
     "fid": Metric("FID ↓", 2, True),
+    "kid": Metric("KID×1000 ↓", 2, True, published=False),
     "psnr": Metric("PSNR ↑", 2, False),
     "ssim": Metric("SSIM ↑", 4, False),
     "rank1": Metric("rank-1 % ↑", 2, False),
@@ -66,6 +77,54 @@ def fmt(value: Any, decimals: int) -> str:
     return DASH if v is None else f"{v:.{decimals}f}"
 
 
+def _pair(v: Any) -> tuple[float, float] | None:
+    """``[lo, hi]`` of finite numbers, or None."""
+    if isinstance(v, Sequence) and not isinstance(v, str) and len(v) == 2:
+        lo, hi = _num(v[0]), _num(v[1])
+        if lo is not None and hi is not None:
+            return lo, hi
+    return None
+
+
+def cell(m: Mapping[str, Any] | None, key: str, decimals: int, scale: float = 1.0) -> str:
+    """One number of ours, the same way in every table: ``mean ± std`` when the row ran
+    several seeds (``<key>_std``), else ``value [lo, hi]`` with its bootstrap interval
+    over test images (``<key>_ci``), else the plain value. ``scale``: 100 for rates."""
+    m = m or {}
+    v = _num(m.get(key))
+    if v is None:
+        return DASH
+
+    def f(x: float) -> str:
+        return f"{x * scale:.{decimals}f}"
+
+    std = _num(m.get(f"{key}_std"))
+    if std is not None:
+        return f"{f(v)} ± {f(std)}"
+    ci = _pair(m.get(f"{key}_ci"))
+    return f"{f(v)} [{f(ci[0])}, {f(ci[1])}]" if ci else f(v)
+
+
+def kid_cell(m: Mapping[str, Any] | None) -> str:
+    """KID x 1000 ± its spread over KID subsets (always shown: a single KID says little
+    without it); with several seeds, their std after it. A dict straight from a file
+    (not through load_inputs) still calls the spread ``kid_std``."""
+    m = m or {}
+    d = METRICS["kid"].decimals
+    v = _num(m.get("kid"))
+    if v is None:
+        return DASH
+    renamed = KID_SPREAD in m
+    spread = _num(m.get(KID_SPREAD if renamed else "kid_std"))
+    seed_std = _num(m.get("kid_std")) if renamed else None
+    out = f"{v:.{d}f}" + (f" ± {spread:.{d}f}" if spread is not None else "")
+    return out + (f" (seeds ± {seed_std:.{d}f})" if seed_std is not None else "")
+
+
+def metric_cell(m: Mapping[str, Any] | None, key: str) -> str:
+    return kid_cell(m) if key == "kid" else cell(m, key, METRICS[key].decimals)
+
+
 def delta(ours: Any, paper: Any, metric: Metric) -> str:
     """Signed ours - paper, with whether ours is better in that metric's direction."""
     o, p = _num(ours), _num(paper)
@@ -79,7 +138,7 @@ def delta(ours: Any, paper: Any, metric: Metric) -> str:
 
 
 def row_label(row: str) -> str:
-    if row in REFERENCES:
+    if row in REFERENCE_NAMES:
         return f"{REFERENCE_NAMES[row]} *(reference)*"
     name = pub.NAMES.get(row, row)
     return f"{name} *({PUBLISHED_ONLY})*" if row in pub.PUBLISHED_ONLY else name
@@ -101,18 +160,29 @@ class Line:
     status: str = NOT_RUN
 
 
+def _ours(ln: Line, key: str) -> str:
+    if ln.ours is not None:
+        return metric_cell(ln.ours, key)
+    # the paper has no number of this kind for a method it alone ran
+    return DASH if ln.status == PUBLISHED_ONLY and not METRICS[key].published else ln.status
+
+
 def compare_table(lines: Sequence[Line], metrics: Sequence[str]) -> list[str]:
-    """Three adjacent columns per metric: ours | paper | delta."""
+    """Three adjacent columns per metric: ours | paper | delta; one (ours) for a metric
+    the paper does not report. Δ is taken on the mean."""
     header = ["row"]
     for k in metrics:
         t = METRICS[k].title
-        header += [f"{t} ours", f"{t} (paper)", "Δ"]
+        header += [f"{t} ours", f"{t} (paper)", "Δ"] if METRICS[k].published else [f"{t} ours"]
     body = []
     for ln in lines:
         cells = [row_label(ln.row)]
         for k in metrics:
             m = METRICS[k]
-            ours = fmt(ln.ours.get(k), m.decimals) if ln.ours is not None else ln.status
+            ours = _ours(ln, k)
+            if not m.published:
+                cells.append(ours)
+                continue
             paper = fmt(ln.paper.get(k), m.decimals) if ln.paper else DASH
             d = delta(ln.ours.get(k), ln.paper.get(k), m) if ln.ours and ln.paper else DASH
             cells += [ours, paper, d]
@@ -152,25 +222,70 @@ def ablation_rows(trained: Sequence[str]) -> list[str]:
     return list(pub.ABLATION_ROWS) + [r for r in trained if r not in known]
 
 
-def table3(rows: Mapping[str, dict | None], trained: Sequence[str] = DEFAULT_ROWS) -> str:
-    """Table 3 (ablation): one table per subset, FID / PSNR / SSIM, ours beside the paper."""
-    out = ["## Table 3: ablation (ours vs paper)", ""]
+FLOOR_MISSING = "`metrics/fid_floor.json` not found: the fid_reference stage has not run."
+ABLATION_MISSING = ("`metrics/ablation_tests.json` not found: the ablation_tests stage has "
+                    "not run.")
+
+
+def _seed_list(seeds: Sequence[Any]) -> str:
+    return ", ".join(str(s) for s in seeds)
+
+
+def seeds_note(dicts: Mapping[str, Mapping[str, Any] | None]) -> str:
+    """'mean ± std over seeds 0, 1' for the rows that ran several seeds; '' if none did.
+    Dicts without ``seeds`` (the references, which are not trained) do not count."""
+    runs = {r: list(d["seeds"]) for r, d in dicts.items() if d and d.get("seeds")}
+    multi = {r: s for r, s in runs.items() if len(s) > 1}
+    if not multi:
+        return ""
+    if len(multi) == len(runs) and len({tuple(s) for s in multi.values()}) == 1:
+        return f"Mean ± std over seeds {_seed_list(next(iter(multi.values())))}."
+    return ("Mean ± std over seeds for " + "; ".join(
+        f"{pub.NAMES.get(r, r)} (seeds {_seed_list(s)})" for r, s in multi.items())
+        + "; the other rows ran once.")
+
+
+def cells_legend(rows: Mapping[str, dict | None], floor: Mapping[str, Any] | None) -> str:
+    """What a cell of ours holds, and what the floor line is."""
+    parts = ["Ours: `value [lo, hi]` = one run's mean and its bootstrap interval over test "
+             "images (see How to read).", seeds_note(rows)]
+    parts.append("KID×1000 ± its spread over KID subsets, ours only (the paper reports no "
+                 "KID).")
+    parts.append("*Real sketches (floor)*: the real training sketches scored against the "
+                 "real test sketches, what a perfect generator would get at these sample "
+                 "sizes." if floor is not None else FLOOR_MISSING)
+    return " ".join(p for p in parts if p)
+
+
+def _reference_lines(rows: Mapping[str, dict | None], floor: Mapping[str, Any] | None,
+                     subset: str) -> list[Line]:
+    lines = [Line(FLOOR, subset_metrics({FLOOR: floor}, FLOOR, subset), None, NOT_RUN)]
+    return lines + [Line(r, subset_metrics(rows, r, subset), None, _status(rows, r))
+                    for r in REFERENCES]
+
+
+def table3(rows: Mapping[str, dict | None], trained: Sequence[str] = DEFAULT_ROWS,
+           floor: Mapping[str, Any] | None = None) -> str:
+    """Table 3 (ablation): one table per subset, FID / KID / PSNR / SSIM, ours beside the
+    paper; the real-sketch floor and the trivial references below."""
+    out = ["## Table 3: ablation (ours vs paper)", "", cells_legend(rows, floor), ""]
     for s in pub.SUBSETS:
         lines = [Line(r, subset_metrics(rows, r, s), pub.TABLE3.get(r, {}).get(s),
                       _status(rows, r)) for r in ablation_rows(trained)]
-        lines += [Line(r, subset_metrics(rows, r, s), None, _status(rows, r))
-                  for r in REFERENCES]
+        lines += _reference_lines(rows, floor, s)
         out += [f"### {_subset_title(rows, s)}", ""]
-        out += compare_table(lines, ("fid", "psnr", "ssim")) + [""]
+        out += compare_table(lines, ("fid", "kid", "psnr", "ssim")) + [""]
     return "\n".join(out)
 
 
-def tables4_6(rows: Mapping[str, dict | None]) -> str:
-    """Tables 4-6 (comparison), one per subset, FID / SSIM / PSNR as the paper prints them."""
+def tables4_6(rows: Mapping[str, dict | None], floor: Mapping[str, Any] | None = None) -> str:
+    """Tables 4-6 (comparison), one per subset, FID / SSIM / PSNR as the paper prints them
+    (KID beside FID, ours only)."""
     out = ["## Tables 4-6: comparison with other methods (ours vs paper)", "",
            f"Methods marked *({PUBLISHED_ONLY})* were not re-run here (no code): their "
            "numbers are the paper's. The paper gives FSS's AR SSIM as 0.6342 in Table 3 "
-           "and 0.6340 in Table 5; each table here uses its own value.", ""]
+           "and 0.6340 in Table 5; each table here uses its own value. "
+           + cells_legend(rows, floor), ""]
     for i, s in enumerate(pub.SUBSETS):
         lines = []
         for r in pub.COMPARISON_METHODS:
@@ -179,10 +294,9 @@ def tables4_6(rows: Mapping[str, dict | None]) -> str:
             else:
                 lines.append(Line(r, subset_metrics(rows, r, s), pub.TABLES4_6[r][s],
                                   _status(rows, r)))
-        lines += [Line(r, subset_metrics(rows, r, s), None, _status(rows, r))
-                  for r in REFERENCES]
+        lines += _reference_lines(rows, floor, s)
         out += [f"### Table {4 + i}: {_subset_title(rows, s)}", ""]
-        out += compare_table(lines, ("fid", "ssim", "psnr")) + [""]
+        out += compare_table(lines, ("fid", "kid", "ssim", "psnr")) + [""]
     return "\n".join(out)
 
 
@@ -193,7 +307,8 @@ def _pct(v: Any) -> float | None:
 
 def table7(recognition: Mapping[str, Any] | None, trained: Sequence[str] = DEFAULT_ROWS) -> str:
     """Table 7 (rank-1 recognition, %): ours over all test images beside the paper's,
-    then ours per subset (the paper gives only the overall rate)."""
+    then ours per subset (the paper gives only the overall rate). ``probes``: one per row
+    (its seeds summarised, see ``summarize_probes``) plus ``test_photos``."""
     m = METRICS["rank1"]
     probes: Mapping[str, Any] = (recognition or {}).get("probes") or {}
     # Paper's methods first, then our other probed rows, each once.
@@ -213,8 +328,9 @@ def table7(recognition: Mapping[str, Any] | None, trained: Sequence[str] = DEFAU
                         + [NOT_RUN] * len(pub.SUBSETS))
             continue
         ours = _pct(p.get("all"))
-        body.append([row_label(r), fmt(ours, 2), fmt(paper, 2), delta(ours, paper, m)]
-                    + [fmt(_pct(p.get(s)), 2) for s in pub.SUBSETS])
+        body.append([row_label(r), cell(p, "all", m.decimals, 100.0), fmt(paper, 2),
+                     delta(ours, paper, m)]
+                    + [cell(p, s, m.decimals, 100.0) for s in pub.SUBSETS])
     out = ["## Table 7: rank-1 face recognition (%, ours vs paper)", ""]
     if recognition is None:
         out += ["`metrics/recognition.json` not found: the recognize stage has not run.", ""]
@@ -224,7 +340,10 @@ def table7(recognition: Mapping[str, Any] | None, trained: Sequence[str] = DEFAU
         out += [f"Gallery: {g} ({n}); probes: each row's synthesized test sketches, and the "
                 "test photos as the paper's 'Test set' column; rank-1 by cosine similarity "
                 "of FaceNet embeddings. Subset columns: probes of that subset against the "
-                "whole gallery.", ""]
+                "whole gallery. "
+                "Ours: `rate [lo, hi]` with its bootstrap interval over test images. "
+                + seeds_note({r: v for r, v in probes.items() if isinstance(v, Mapping)}),
+                ""]
     out += _table(header, body)
     fb = (recognition or {}).get("crop_fallbacks")
     if isinstance(fb, Mapping) and fb:
@@ -241,17 +360,23 @@ def _row_order(rows: Mapping[str, Any], trained: Sequence[str]) -> list[str]:
     return order + [r for r in rows if r not in order]
 
 
-def all_images_table(rows: Mapping[str, dict | None], trained: Sequence[str]) -> str:
-    """FID / PSNR / SSIM over every test image at once (the paper reports subsets only)."""
-    header = ["row", "n", METRICS["fid"].title, METRICS["psnr"].title, METRICS["ssim"].title]
+ALL_KEYS = ("fid", "kid", "psnr", "ssim")
+
+
+def all_images_table(rows: Mapping[str, dict | None], trained: Sequence[str],
+                     floor: Mapping[str, Any] | None = None) -> str:
+    """FID / KID / PSNR / SSIM over every test image at once (the paper reports subsets
+    only), with the real-sketch floor."""
+    header = ["row", "n", *(METRICS[k].title for k in ALL_KEYS)]
     body = []
-    for r in _row_order(rows, trained):
-        a = subset_metrics(rows, r, "all")
+    with_floor = {**rows, FLOOR: floor}
+    for r in [*_row_order(rows, trained), FLOOR]:
+        a = subset_metrics(with_floor, r, "all")
         if a is None:
-            body.append([row_label(r), *([_status(rows, r)] * 4)])
+            body.append([row_label(r), *([_status(with_floor, r)] * (1 + len(ALL_KEYS)))])
         else:
-            body.append([row_label(r), fmt(a.get("n"), 0), fmt(a.get("fid"), 2),
-                         fmt(a.get("psnr"), 2), fmt(a.get("ssim"), 4)])
+            body.append([row_label(r), fmt(a.get("n"), 0),
+                         *(metric_cell(a, k) for k in ALL_KEYS)])
     return "\n".join(["### All test images together", "", *_table(header, body)]) + "\n"
 
 
@@ -269,7 +394,7 @@ def region_table(rows: Mapping[str, dict | None], trained: Sequence[str]) -> str
         for s in (*pub.SUBSETS, "all"):
             m = subset_metrics(rows, r, s) or {}
             body.append([row_label(r), pub.SUBSET_NAMES[s],
-                         *(fmt(m.get(k), d) for k, d in REGION_KEYS)])
+                         *(cell(m, k, d) for k, d in REGION_KEYS)])
     return "\n".join([
         "### SSIM / PSNR within the face and hair regions", "",
         "Regions: the RCS face map > 0.5, and the hair map > 0.5 outside the face "
@@ -277,23 +402,41 @@ def region_table(rows: Mapping[str, dict | None], trained: Sequence[str]) -> str
     ]) + "\n"
 
 
+# Optional columns of the training table: (key, header), shown when any row has the key
+# (older train files, or a run that did not record it, lack them).
+TRAIN_OPTIONAL = (("world_size", "processes"), ("precision", "precision"))
+
+
+def _text(v: Any) -> str:
+    """A string or count as a cell; a mean over seeds of a whole number prints whole."""
+    x = _num(v)
+    if x is not None:
+        return str(int(x)) if x == int(x) else f"{x:g}"
+    return DASH if v is None else str(v)
+
+
 def training_table(train: Mapping[str, dict | None], trained: Sequence[str]) -> str:
-    header = ["row", "epochs", "iters/epoch", "device", "s/iter", "L1 first → last epoch",
-              "last/first", "seconds (this run)"]
+    """One line per row: its seeds' mean (± std when several) of each number."""
+    extra = [(k, h) for k, h in TRAIN_OPTIONAL if any(t and k in t for t in train.values())]
+    header = ["row", "epochs", "iters/epoch", "device", *(h for _, h in extra), "s/iter",
+              "L1 first → last epoch", "last/first", "seconds (this run)"]
     body = []
     for r in [*trained, *(r for r in train if r not in trained)]:
         t = train.get(r)
         if t is None:
-            body.append([row_label(r), *([NOT_RUN] * 7)])
+            body.append([row_label(r), *([NOT_RUN] * (len(header) - 1))])
             continue
-        body.append([row_label(r), fmt(t.get("epochs"), 0), fmt(t.get("iters_per_epoch"), 0),
-                     str(t.get("device", DASH)), fmt(t.get("seconds_per_iter"), 3),
-                     f"{fmt(t.get('l1_first_epoch'), 4)} → {fmt(t.get('l1_last_epoch'), 4)}",
-                     fmt(t.get("l1_ratio"), 3), fmt(t.get("seconds_this_run"), 0)])
+        body.append([row_label(r), _text(t.get("epochs")), _text(t.get("iters_per_epoch")),
+                     _text(t.get("device")), *(_text(t.get(k)) for k, _ in extra),
+                     cell(t, "seconds_per_iter", 3),
+                     f"{cell(t, 'l1_first_epoch', 4)} → {cell(t, 'l1_last_epoch', 4)}",
+                     cell(t, "l1_ratio", 3), cell(t, "seconds_this_run", 0)])
+    note = seeds_note(train)
     return "\n".join([
         "### Training", "",
-        "From `metrics/train/<row>.json`. L1 is the mean held-in L1 to the real sketch per "
-        "epoch (lower is better), a sanity check that each row learned.", "",
+        "From `metrics/train/<row>/seed<k>.json`. L1 is the mean held-in L1 to the real "
+        "sketch per epoch (lower is better), a sanity check that each row learned."
+        + (f" {note}" if note else ""), "",
         *_table(header, body),
     ]) + "\n"
 
@@ -366,7 +509,9 @@ class Inputs:
     params: dict[str, Any] = field(default_factory=dict)
     rows: dict[str, dict | None] = field(default_factory=dict)
     train: dict[str, dict | None] = field(default_factory=dict)
-    recognition: dict | None = None
+    recognition: dict | None = None  # probes per row (seeds summarised) + test_photos
+    floor: dict | None = None  # metrics/fid_floor.json
+    ablation: dict | None = None  # metrics/ablation_tests.json
     rcs: dict | None = None
     alignment: dict | None = None
     source: dict[str, str] = field(default_factory=dict)
@@ -386,7 +531,8 @@ def trained_rows(params: Mapping[str, Any]) -> list[str]:
 
 
 def _values(rows: Mapping[str, dict | None], key: str) -> list[Any]:
-    return sorted({str(m.get(key)) for m in rows.values() if m and m.get(key) is not None})
+    # _text: a mean over seeds (128.0) must still match params' 128
+    return sorted({_text(m.get(key)) for m in rows.values() if m and m.get(key) is not None})
 
 
 def run_profile(inp: Inputs) -> tuple[str, list[str]]:
@@ -399,12 +545,12 @@ def run_profile(inp: Inputs) -> tuple[str, list[str]]:
                         f"but params.yaml says {declared}: numbers from different setups "
                         "are mixed below")
     sizes = _values(inp.rows, "image_size")
-    size = str(_get(inp.params, "align.size"))
+    size = _text(_get(inp.params, "align.size"))
     if len(sizes) > 1 or (sizes and sizes[0] != size):
         warnings.append(f"the metrics files were computed at image size(s) {', '.join(sizes)} "
                         f"but params.yaml says {size}")
-    epochs = {str(t.get("epochs")) for t in inp.train.values() if t}
-    want = str(_get(inp.params, "train.epochs"))
+    epochs = {_text(t.get("epochs")) for t in inp.train.values() if t}
+    want = _text(_get(inp.params, "train.epochs"))
     if epochs and epochs != {want}:
         warnings.append(f"rows were trained for {', '.join(sorted(epochs))} epochs but "
                         f"params.yaml says {want}")
@@ -434,11 +580,49 @@ def provenance(inp: Inputs, commit: str, date: str) -> str:
     if inp.alignment is not None:
         lines.append(("alignment", ", ".join(f"{k} {v}" for k, v in inp.alignment.items()
                                              if not isinstance(v, dict | list))))
+    lines += [("seeds", seeds_provenance(inp)), ("intervals", intervals_provenance(inp))]
     lines += [(f"weights: {name}", f"sha256 {weights_hash(name)} ({why})")
               for name, why in weights_used(p)]
     lines += [("metrics files", ", ".join(f"`{f}`" for f in inp.files) or "none"),
               ("git commit", commit), ("report date", date)]
     return "\n".join(["## Provenance", "", *_table(["item", "value"], lines)]) + "\n"
+
+
+def seeds_provenance(inp: Inputs) -> str:
+    """params' seeds, and the seeds each trained row's evaluation was found for."""
+    found = [f"{pub.NAMES.get(r, r)} {_seed_list(d.get('seeds') or [])}"
+             for r in inp.trained if (d := inp.rows.get(r))]
+    return (f"train.seeds {_seed_list(_seeds_param(inp.params))}; evaluated runs: "
+            + ("; ".join(found) or "none"))
+
+
+def _seeds_param(params: Mapping[str, Any]) -> list[Any]:
+    seeds = _get(params, "train.seeds", [0])
+    return list(seeds) if isinstance(seeds, list | tuple) else [seeds]
+
+
+def bootstrap_settings(inp: Inputs) -> tuple[int | None, float | None]:
+    """(resamples, level) of the intervals: as the ablation_tests stage recorded them,
+    else as params set them; None where neither says."""
+    a = inp.ablation or {}
+    res = _num(a.get("resamples"))
+    res = res if res is not None else _num(_get(inp.params, "evaluate.bootstrap_resamples"))
+    lvl = _num(a.get("level"))
+    lvl = lvl if lvl is not None else _num(_get(inp.params, "evaluate.bootstrap_level"))
+    return (None if res is None else int(res)), lvl
+
+
+def _level(level: float | None) -> str:
+    return "" if level is None else f"{100 * level:g} % "
+
+
+def intervals_provenance(inp: Inputs) -> str:
+    res, lvl = bootstrap_settings(inp)
+    out = (f"`[lo, hi]`: {_level(lvl)}percentile bootstrap over test images"
+           + (f", {res} resamples" if res is not None else "")
+           + " (SSIM, PSNR, rank-1 of one run); ablation steps: paired bootstrap "
+           "(`metrics/ablation_tests.json`); `±`: std over seeds (KID: over KID subsets)")
+    return out
 
 
 # ---------------------------------------------------------------- deviations
@@ -607,6 +791,252 @@ def _ordering(rows: Mapping[str, dict | None]) -> list[str]:
     return [f"Subsets where our FSS beats our CUT (the paper: 3/3 on each): {', '.join(counts)}."]
 
 
+# ---------------------------------------------------------------- are the steps real?
+
+ABLATION_KEYS: tuple[tuple[str, str], ...] = (
+    ("ssim", "ΔSSIM"), ("psnr", "ΔPSNR"), ("rank1", "Δrank-1 (pp)"))
+# The paper's Table 3 reports these two per row and subset (FID has no per-image value
+# to resample; the paper gives no rank-1 for its ablation rows).
+CLAIM_KEYS: tuple[str, ...] = ("ssim", "psnr")
+
+
+def _significant(d: Mapping[str, Any]) -> bool:
+    sig = d.get("significant")
+    if isinstance(sig, bool):
+        return sig
+    ci = _pair(d.get("ci"))
+    return ci is not None and (ci[0] > 0 or ci[1] < 0)
+
+
+def diff_cell(d: Any, key: str) -> str:
+    """``+0.0123 [0.0050, 0.0190] ✱``: to − from, its interval, ✱ if it excludes 0.
+    rank-1 differences are fractions in the file, percentage points here."""
+    if not isinstance(d, Mapping) or _num(d.get("diff")) is None:
+        return DASH
+    dec, scale = METRICS[key].decimals, (100.0 if key == "rank1" else 1.0)
+    ci = _pair(d.get("ci"))
+    out = f"{d['diff'] * scale:+.{dec}f}"
+    out += f" [{ci[0] * scale:.{dec}f}, {ci[1] * scale:.{dec}f}]" if ci else ""
+    return out + (f" {STAR}" if _significant(d) else "")
+
+
+def _step_name(a: str, b: str) -> str:
+    return f"{pub.NAMES.get(a, a)} → {pub.NAMES.get(b, b)}"
+
+
+def paper_step(a: str, b: str, subset: str) -> str:
+    """The paper's own Table 3 difference (b − a) for one subset."""
+    pa, pb = pub.TABLE3.get(a, {}).get(subset), pub.TABLE3.get(b, {}).get(subset)
+    if not pa or not pb:
+        return DASH
+    return ", ".join(f"{k.upper()} {pb[k] - pa[k]:+.{METRICS[k].decimals}f}" for k in CLAIM_KEYS)
+
+
+def _pairs(tests: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    return [p for p in (tests or {}).get("pairs") or [] if isinstance(p, Mapping)]
+
+
+def ablation_section(tests: Mapping[str, Any] | None, level: float | None = None,
+                     resamples: int | None = None) -> str:
+    """One line per adjacent ablation pair and subset: our paired differences with
+    their intervals, beside the paper's Table 3 differences."""
+    out = ["## Are the ablation steps real? (paired bootstrap)", ""]
+    if tests is None:
+        return "\n".join([*out, ABLATION_MISSING]) + "\n"
+    lvl = _num(tests.get("level"))
+    lvl = level if lvl is None else lvl
+    res = _num(tests.get("resamples"))
+    res = resamples if res is None else int(res)
+    seeds = tests.get("seeds") or []
+    out.append(
+        "Each line: our next ablation row minus the previous one (to − from) on the same "
+        f"test images, with its {_level(lvl)}interval from a paired bootstrap over those "
+        "images" + (f" ({res} resamples" if res is not None else " (")
+        + (f"; per-image scores averaged over seeds {_seed_list(seeds)})" if len(seeds) > 1
+           else ")")
+        + f". {STAR} = the interval excludes 0: the step changes the metric by more than "
+        "another draw of test faces of the same size would. The claim tested: the paper "
+        "presents each step as improving every metric on every subset (its Table 3; its "
+        "own differences in the last column). Δrank-1 is in percentage points; the paper "
+        "gives no rank-1 for its ablation rows.")
+    header = ["step", "subset", "n", *(t for _, t in ABLATION_KEYS), "paper's Δ (Table 3)"]
+    body = []
+    for p in _pairs(tests):
+        a, b = str(p.get("from")), str(p.get("to"))
+        subs = p.get("subsets") or {}
+        for s in (*pub.SUBSETS, "all"):
+            d = subs.get(s)
+            if not isinstance(d, Mapping):
+                continue
+            body.append([_step_name(a, b), pub.SUBSET_NAMES[s], fmt(d.get("n"), 0),
+                         *(diff_cell(d.get(k), k) for k, _ in ABLATION_KEYS),
+                         paper_step(a, b, s) if s != "all" else DASH])
+    if not body:
+        return "\n".join([*out, "", "No pairs were tested (fewer than two ablation rows)."]
+                         ) + "\n"
+    return "\n".join([*out, "", *_table(header, body)]) + "\n"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One gain the paper's Table 3 shows between adjacent rows, and our test of it."""
+
+    a: str
+    b: str
+    subset: str
+    metric: str
+    verdict: str  # "significant" (our gain excludes 0), "noise", or "reversed"
+
+
+def claimed_steps(tests: Mapping[str, Any] | None) -> tuple[list[Step], int]:
+    """The paper-claimed gains we tested (paper's b > a on that subset and metric), and
+    how many step x subset x metric cells of the paper we tested in all."""
+    steps, cells = [], 0
+    for p in _pairs(tests):
+        a, b = str(p.get("from")), str(p.get("to"))
+        for s in pub.SUBSETS:
+            pa, pb = pub.TABLE3.get(a, {}).get(s), pub.TABLE3.get(b, {}).get(s)
+            ours = (p.get("subsets") or {}).get(s)
+            if not pa or not pb or not isinstance(ours, Mapping):
+                continue
+            for k in CLAIM_KEYS:
+                d = ours.get(k)
+                if not isinstance(d, Mapping) or (diff := _num(d.get("diff"))) is None:
+                    continue
+                cells += 1
+                if pb[k] > pa[k]:
+                    verdict = ("noise" if not _significant(d)
+                               else "significant" if diff > 0 else "reversed")
+                    steps.append(Step(a, b, s, k, verdict))
+    return steps, cells
+
+
+def _steps_text(steps: Sequence[Step]) -> str:
+    """'CUT → W/ RCS: SSIM CUHK/AR, PSNR AR; ...'"""
+    groups: dict[tuple[str, str], dict[str, list[str]]] = {}
+    for st in steps:
+        groups.setdefault((st.a, st.b), {}).setdefault(st.metric, []).append(
+            pub.SUBSET_NAMES[st.subset])
+    return "; ".join(f"{_step_name(a, b)}: " + ", ".join(
+        f"{k.upper()} {'/'.join(subs)}" for k, subs in by.items())
+        for (a, b), by in groups.items())
+
+
+# ---------------------------------------------------------------- how to read
+
+def interval_halfwidth(rows: Mapping[str, dict | None], trained: Sequence[str], key: str,
+                       subset: str) -> float | None:
+    """Median over the trained rows of half the width of ``<key>_ci`` on ``subset``."""
+    widths = [(ci[1] - ci[0]) / 2 for r in trained
+              if (ci := _pair((subset_metrics(rows, r, subset) or {}).get(f"{key}_ci")))]
+    return statistics.median(widths) if widths else None
+
+
+def _floor_bullet(floor: Mapping[str, Any] | None, rows: Mapping[str, dict | None]) -> str:
+    if floor is None:
+        return (f"**FID floor.** {FLOOR_MISSING} FID is biased upward at small sample sizes, "
+                "so without the floor only differences between rows mean anything.")
+    subs = [(s, m) for s in pub.SUBSETS
+            if (m := subset_metrics({FLOOR: floor}, FLOOR, s)) and _num(m.get("fid")) is not None]
+    if not subs:
+        return "**FID floor.** `metrics/fid_floor.json` has no per-subset FID."
+
+    def sizes(m: Mapping[str, Any]) -> str:
+        n, nt = _num(m.get("n")), _num(m.get("n_train"))
+        return f" ({_text(n)} test vs {_text(nt)} training sketches)" if n and nt else ""
+
+    fids = ", ".join(f"≈ {fmt(m['fid'], 1)} on {pub.SUBSET_NAMES[s]}{sizes(m)}"
+                     for s, m in subs)
+    out = (f"**FID floor.** A perfect generator would still score FID {fids} at these sample "
+           "sizes: that is real training sketches against the real test sketches. FID is "
+           "biased upward in small samples, so FID values below or near the floor are not "
+           "meaningful differences.")
+    kids = [f"≈ {fmt(m.get('kid'), 1)} × 10⁻³ on {pub.SUBSET_NAMES[s]}" for s, m in subs
+            if _num(m.get("kid")) is not None]
+    if kids:
+        out += " KID removes that bias: its floor is " + ", ".join(kids) + "."
+    below = [f"{pub.NAMES.get(r, REFERENCE_NAMES.get(r, r))} on {pub.SUBSET_NAMES[s]} "
+             f"({fmt(f, 2)} ≤ {fmt(m['fid'], 2)})" for r in rows for s, m in subs
+             if (f := _num((subset_metrics(rows, r, s) or {}).get("fid"))) is not None
+             and f <= m["fid"]]
+    if below:
+        out += " At or below the floor here (no better than real sketches): " + \
+            ", ".join(below) + "."
+    return out
+
+
+def _noise_bullet(rows: Mapping[str, dict | None], trained: Sequence[str],
+                  level: float | None) -> str:
+    widths = []
+    for s in pub.SUBSETS:
+        ss, ps = (interval_halfwidth(rows, trained, k, s) for k in ("ssim", "psnr"))
+        if ss is not None or ps is not None:
+            widths.append(f"±{fmt(ss, 4)} SSIM and ±{fmt(ps, 2)} dB PSNR on "
+                          f"{pub.SUBSET_NAMES[s]}")
+    if not widths:
+        return ""
+    return (f"**Noise.** `[lo, hi]` is the {_level(level)}bootstrap interval of a mean over "
+            "the test images: how much it would move on another draw of test faces of the "
+            "same size. The typical half-width (median over rows) is "
+            + ", ".join(widths) + ": a difference between rows smaller than that is inside "
+            "the noise.")
+
+
+def _ablation_bullet(tests: Mapping[str, Any] | None) -> str:
+    if tests is None:
+        return f"**Ablation steps.** {ABLATION_MISSING}"
+    steps, cells = claimed_steps(tests)
+    if not cells:
+        return "**Ablation steps.** No step of the paper's Table 3 was tested."
+    by = {v: [s for s in steps if s.verdict == v] for v in ("significant", "noise", "reversed")}
+    out = (f"**Ablation steps.** The paper's Table 3 shows a gain in {len(steps)} of the "
+           f"{cells} SSIM/PSNR step × subset cells tested here; of those {len(steps)}, "
+           f"{len(by['significant'])} are significant here"
+           + (f" ({_steps_text(by['significant'])})" if by["significant"] else "")
+           + f", {len(by['noise'])} inside the noise"
+           + (f" ({_steps_text(by['noise'])})" if by["noise"] else ""))
+    if by["reversed"]:
+        out += (f", and {len(by['reversed'])} significantly reversed "
+                f"({_steps_text(by['reversed'])})")
+    return out + " (see *Are the ablation steps real?*)."
+
+
+def _seeds_bullet(rows: Mapping[str, dict | None], trained: Sequence[str]) -> str:
+    multi = [r for r in trained if len((rows.get(r) or {}).get("seeds") or []) > 1]
+    if not multi:
+        return ""
+    seeds = sorted({s for r in multi for s in rows[r]["seeds"]})
+    stds = {k: [v for r in multi
+                if (v := _num((subset_metrics(rows, r, "all") or {}).get(f"{k}_std")))
+                is not None] for k in ("ssim", "fid")}
+    out = f"**Seeds.** Over seeds {_seed_list(seeds)}, "
+    if stds["ssim"]:
+        out += (f"a row's all-image SSIM varies with a std of "
+                f"{fmt(statistics.median(stds['ssim']), 4)} (median over rows)")
+        out += (f" and its FID with {fmt(statistics.median(stds['fid']), 2)}"
+                if stds["fid"] else "")
+    else:
+        out += "no all-image SSIM std was found"
+    abl = [r for r in pub.ABLATION_ROWS if r in trained and
+           _num((subset_metrics(rows, r, "all") or {}).get("ssim")) is not None]
+    diffs = [f"{_step_name(a, b)} {rows[b]['all']['ssim'] - rows[a]['all']['ssim']:+.4f}"
+             for a, b in zip(abl[:-1], abl[1:], strict=True)]
+    if diffs:
+        out += "; successive ablation rows (of those run) differ in mean SSIM by " + \
+            ", ".join(diffs)
+    return out + ". A difference not well above the seed std is not one between methods."
+
+
+def how_to_read(inp: Inputs) -> str:
+    """A few bullets, every number from the inputs: the FID floor, the interval noise,
+    which of the paper's ablation gains survive, and the seed spread."""
+    _, level = bootstrap_settings(inp)
+    bullets = [_floor_bullet(inp.floor, inp.rows), _noise_bullet(inp.rows, inp.trained, level),
+               _ablation_bullet(inp.ablation), _seeds_bullet(inp.rows, inp.trained)]
+    return "\n".join(["## How to read these tables", "",
+                      *(f"- {b}" for b in bullets if b)]) + "\n"
+
+
 # ---------------------------------------------------------------- figures
 
 def _font() -> ImageFont.ImageFont | ImageFont.FreeTypeFont:
@@ -655,26 +1085,34 @@ PHOTO = ("photo", "data/aligned/photos/{id}.png")
 REAL = ("real sketch", "data/aligned/sketches/{id}.png")
 
 
-def _result(row: str) -> tuple[str, str]:
-    return (pub.NAMES.get(row, row), f"results/{row}/{{subset}}/{{id}}.png")
+def result_dir(root: Path, row: str) -> str | None:
+    """``results/<row>/seed<k>`` of the row's lowest seed present (a figure shows one
+    run, the same one whichever seeds were added later), or None."""
+    seeds = seed_paths(Path(root) / "results", row, suffix="")
+    return f"results/{run_name(row, next(iter(seeds)))}" if seeds else None
+
+
+def _result(root: Path, row: str) -> tuple[str, str] | None:
+    d = result_dir(root, row)
+    return None if d is None else (pub.NAMES.get(row, row), f"{d}/{{subset}}/{{id}}.png")
 
 
 def figure_specs(root: Path, trained: Sequence[str]) -> list[FigureSpec]:
     """The paper's Fig. 5 (ablation) and Figs. 6-8 (comparison), with the rows that have
     results; plus the RCS maps, which method.md asks the report to show."""
-    def have(r: str) -> bool:
-        return (root / "results" / r).is_dir()
-
-    abl = tuple(_result(r) for r in ablation_rows(trained) if have(r))
-    comp = tuple(_result(r) for r in pub.COMPARISON_METHODS
-                 if r not in pub.PUBLISHED_ONLY and have(r))
+    abl = tuple(c for r in ablation_rows(trained) if (c := _result(root, r)))
+    comp = tuple(c for r in pub.COMPARISON_METHODS
+                 if r not in pub.PUBLISHED_ONLY and (c := _result(root, r)))
+    # references are not trained: results/<ref>/ directly
     refs = tuple((r.replace("_", " "), f"results/{r}/{{subset}}/{{id}}.png")
-                 for r in REFERENCES if have(r))
+                 for r in REFERENCES if (root / "results" / r).is_dir())
+    seed = " Trained rows: their lowest seed's run."
     specs = [
-        FigureSpec("ablation", "Ablation rows on fixed test faces (cf. the paper's Fig. 5).",
-                   (PHOTO, REAL, *abl)),
+        FigureSpec("ablation", "Ablation rows on fixed test faces (cf. the paper's Fig. 5)."
+                   + seed, (PHOTO, REAL, *abl)),
         FigureSpec("comparison", "Trained comparison methods and the trivial references on "
-                   "fixed test faces (cf. the paper's Figs. 6-8).", (PHOTO, REAL, *comp, *refs)),
+                   "fixed test faces (cf. the paper's Figs. 6-8)." + seed,
+                   (PHOTO, REAL, *comp, *refs)),
     ]
     if (root / "data" / "rcs_maps").is_dir():
         specs.append(FigureSpec("rcs_maps", "Photo mask and pre-trained RCS maps (face B, "
@@ -767,6 +1205,63 @@ def _test_ids(path: Path) -> dict[str, list[str]]:
     return out
 
 
+def split_kid_spread(d: dict | None) -> dict | None:
+    """An evaluation (or floor) dict with each subset's ``kid_std`` (KID's spread over
+    KID subsets) renamed ``kid_spread``, so that summarize_seeds's ``kid_std`` (spread
+    over seeds) does not overwrite it."""
+    if d is None:
+        return None
+
+    def fix(m: Any) -> Any:
+        if not isinstance(m, Mapping):
+            return m
+        return {(KID_SPREAD if k == "kid_std" else k): v for k, v in m.items()}
+
+    out = dict(d)
+    if isinstance(out.get("subsets"), Mapping):
+        out["subsets"] = {s: fix(m) for s, m in out["subsets"].items()}
+    if "all" in out:
+        out["all"] = fix(out["all"])
+    return out
+
+
+def seed_runs(folder: Path, row: str, read: Callable[[Path], dict | None]) -> dict | None:
+    """``folder/<row>/seed<k>.json`` of every seed present, summarised (mean ± std when
+    several); None when the row has none."""
+    runs = {s: d for s, p in seed_paths(folder, row).items() if (d := read(p)) is not None}
+    return summarize_seeds(list(runs.values()), list(runs)) if runs else None
+
+
+def summarize_probes(probes: Mapping[str, Any]) -> dict[str, Any]:
+    """recognition.json's probes keyed by run (``fss/seed0``) -> one per row, its seeds
+    summarised like the evaluations; other probes (``test_photos``) as they are."""
+    by_row: dict[str, dict[int, Mapping[str, Any]]] = {}
+    out: dict[str, Any] = {}
+    for name, p in probes.items():
+        row, _, tail = str(name).partition("/")
+        m = SEED_DIR.match(tail)
+        if m and isinstance(p, Mapping):
+            out.setdefault(row, None)  # keep the file's order
+            by_row.setdefault(row, {})[int(m.group(1))] = p
+        else:
+            out[name] = p
+    for row, runs in by_row.items():
+        seeds = sorted(runs)
+        out[row] = summarize_seeds([runs[s] for s in seeds], seeds)
+    return out
+
+
+def _recognition(path: Path) -> dict | None:
+    d = _json(path)
+    if d is None or not isinstance(d.get("probes"), Mapping):
+        return d
+    return {**d, "probes": summarize_probes(d["probes"])}
+
+
+def _evaluation_runs(path: Path) -> dict | None:
+    return split_kid_spread(_evaluation(path))
+
+
 def load_inputs(root: Path) -> Inputs:
     root = Path(root)
     params_path = root / "params.yaml"
@@ -774,11 +1269,15 @@ def load_inputs(root: Path) -> Inputs:
     params = params if isinstance(params, dict) else {}
     trained = trained_rows(params)
     m = root / "metrics"
+    ablation = _json(m / "ablation_tests.json")
     return Inputs(
         params=params,
-        rows={r: _evaluation(m / f"{r}.json") for r in [*trained, *REFERENCES]},
-        train={r: _json(m / "train" / f"{r}.json") for r in trained},
-        recognition=_json(m / "recognition.json"),
+        rows={**{r: seed_runs(m, r, _evaluation_runs) for r in trained},
+              **{r: _evaluation_runs(m / f"{r}.json") for r in REFERENCES}},
+        train={r: seed_runs(m / "train", r, _json) for r in trained},
+        recognition=_recognition(m / "recognition.json"),
+        floor=_evaluation_runs(m / "fid_floor.json"),
+        ablation=ablation if ablation is not None and "pairs" in ablation else None,
         rcs=next((d for p in RCS_METRICS if (d := _json(m / p)) and "test_face_iou" in d),
                  None),
         alignment=_json(root / "data" / "aligned" / "metrics.json"),
@@ -796,18 +1295,22 @@ def render_report(inp: Inputs, figures: Sequence[tuple[str, str]], commit: str,
     """The markdown; ``figures`` = (file name under figures/, caption)."""
     profile, _ = run_profile(inp)
     trained = inp.trained
+    resamples, level = bootstrap_settings(inp)
     dev = deviations(inp.params, inp.source.get("kind"))
     parts = [
         "# FSS reproduction report", "",
         f"All numbers below: profile **{profile}** ({setup_summary(inp.params)}), read from "
-        "`metrics/*.json`; numbers marked *(paper)* are the published values (Du et al., "
+        "`metrics/` (a trained row's runs: `metrics/<row>/seed<k>.json`); numbers marked "
+        "*(paper)* are the published values (Du et al., "
         f"Sci. Rep. 15:16056, 2025; {PAPER_SETUP}). Δ = ours − paper; FID: lower is better, "
         "PSNR, SSIM and rank-1: higher is better; the word after Δ says which ours is. "
         f"'{NOT_RUN}' = the row's metrics file is missing; 'not evaluated' = the file has "
         "no numbers for that subset.", "",
         how_far(inp),
-        table3(inp.rows, trained),
-        tables4_6(inp.rows),
+        how_to_read(inp),
+        table3(inp.rows, trained, inp.floor),
+        ablation_section(inp.ablation, level, resamples),
+        tables4_6(inp.rows, inp.floor),
         table7(inp.recognition, trained),
         "## Figures", "",
     ]
@@ -820,7 +1323,7 @@ def render_report(inp: Inputs, figures: Sequence[tuple[str, str]], commit: str,
         parts += ["No figures: `data/splits.csv` or the images are missing.", ""]
     parts += [
         "## Beyond the paper", "",
-        all_images_table(inp.rows, trained),
+        all_images_table(inp.rows, trained, inp.floor),
         region_table(inp.rows, trained),
         training_table(inp.train, trained),
         rcs_section(inp.rcs),

@@ -78,7 +78,7 @@ class Tracker:
         self._mlflow.end_run(status=status)
 
 
-def find_run(row: str, stage: str = "train") -> str | None:
+def find_run(row: str, stage: str = "train", seed: int | None = None) -> str | None:
     """The newest MLflow run of ``row``'s ``stage`` in the store, so evaluation lands
     its metrics beside that row's training curves."""
     import mlflow
@@ -87,7 +87,10 @@ def find_run(row: str, stage: str = "train") -> str | None:
     exp = mlflow.get_experiment_by_name(EXPERIMENT)
     if exp is None:
         return None
+    where = f"tags.row = '{row}' and tags.stage = '{stage}'"
+    if seed is not None:
+        where += f" and tags.seed = '{seed}'"
     runs = mlflow.search_runs([exp.experiment_id], output_format="list", max_results=1,
-                              filter_string=f"tags.row = '{row}' and tags.stage = '{stage}'",
+                              filter_string=where,
                               order_by=["attributes.start_time DESC"])
     return runs[0].info.run_id if runs else None

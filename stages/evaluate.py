@@ -1,5 +1,6 @@
-"""Stage evaluate@<row>: synthesize the test photos (or a trivial reference), then
-FID / SSIM / PSNR per subset -> results/<row>/, metrics/<row>.json, MLflow."""
+"""Stage evaluate@<row>-<seed>: synthesize the test photos with one trained run (or make
+a trivial reference), then FID / KID / SSIM / PSNR per subset with bootstrap intervals
+-> results/<row>/seed<k>/ (references: results/<row>/), metrics/<same>.json, MLflow."""
 
 import os
 from pathlib import Path
@@ -20,6 +21,7 @@ from fss.evaluation import (
 )
 from fss.io import write_json
 from fss.metrics.fid import load_inception
+from fss.runs import run_name
 
 SPLITS, MASKS, MAPS = Path("data/splits.csv"), Path("data/masks"), Path("data/rcs_maps")
 
@@ -27,45 +29,56 @@ SPLITS, MASKS, MAPS = Path("data/splits.csv"), Path("data/masks"), Path("data/rc
 @one_line_errors
 def main(row: str = typer.Argument(..., help="A trained row (cut, ..., cyclegan) or a "
                                             "reference: photo, mean_sketch."),
+         seed: int = typer.Option(0, help="Which training run of the row (train.seeds)."),
          track: bool = typer.Option(True, help="Log the metrics to MLflow.")) -> None:
     params = load_params()
     device = device_from_params(params)
     pairs = read_test_pairs(SPLITS)
-    results = Path("results") / row
     if row in REFERENCES:
+        name = row
+        results = Path("results") / name
         make_reference(row, pairs, SPLITS, results)
         kind = "reference"
     else:
-        synthesize(Path("models") / row / "generator.pt", pairs, MASKS, results, device)
+        name = run_name(row, seed)
+        results = Path("results") / name
+        synthesize(Path("models") / name / "generator.pt", pairs, MASKS, results, device)
         kind = "trained"
     m = evaluate_results(results, pairs, load_features(Path("data/fid_features")),
                          load_inception(device), MAPS if MAPS.is_dir() else None, device,
-                         section(params, "evaluate", EvaluateParams))
+                         section(params, "evaluate", EvaluateParams),
+                         scores_csv=results / "scores.csv")
     profile = str(params.get("meta", {}).get("profile", ""))
     size = int(params.get("align", {}).get("size", 0))
-    metrics = {"row": row, "kind": kind, "profile": profile, "image_size": size,
+    metrics = {"row": row, "seed": seed if kind == "trained" else None, "kind": kind,
+               "profile": profile, "image_size": size,
                "epochs": int(params.get("train", {}).get("epochs", 0)) if kind == "trained"
                else None, **m}
-    write_json(Path("metrics") / f"{row}.json", metrics)
+    out = Path("metrics") / f"{name}.json"
+    write_json(out, metrics)
     if track:
-        log_to_mlflow(row, kind, profile, params, metrics)
+        log_to_mlflow(row, seed, kind, profile, params, metrics, out)
     print(f"evaluate {row}: " + ", ".join(
         f"{s} FID {v.get('fid')} SSIM {v.get('ssim')} PSNR {v.get('psnr')}"
         for s, v in m["subsets"].items()))
 
 
-def log_to_mlflow(row: str, kind: str, profile: str, params: dict, metrics: dict) -> None:
+def log_to_mlflow(row: str, seed: int, kind: str, profile: str, params: dict, metrics: dict,
+                  metrics_file: Path) -> None:
     from fss.tracking import Tracker, find_run, git_commit
 
     flat = {f"test_{s}_{k}": v for s, d in metrics["subsets"].items() for k, v in d.items()
             if isinstance(v, int | float)}
     flat |= {f"test_all_{k}": v for k, v in metrics["all"].items() if isinstance(v, int | float)}
-    run_id = find_run(row) if kind == "trained" else None
+    run_id = find_run(row, seed=seed) if kind == "trained" else None
     tags = {"row": row, "profile": profile, "git_commit": git_commit(), "stage": "evaluate",
             "dvc_exp": os.environ.get("DVC_EXP_NAME", "")}
-    t = Tracker(f"evaluate-{row}", params, tags, run_id)
+    if kind == "trained":
+        tags["seed"] = str(seed)
+    t = Tracker(f"evaluate-{row}" + (f"-seed{seed}" if kind == "trained" else ""), params,
+                tags, run_id)
     t.log_metrics(flat)
-    t.log_artifact(Path("metrics") / f"{row}.json", "evaluation")
+    t.log_artifact(metrics_file, "evaluation")
     t.end()
 
 

@@ -1,23 +1,41 @@
-"""Stage fid_reference: Inception features of the real test sketches per subset,
-computed once for every row's FID -> data/fid_features/."""
+"""Stage fid_reference: Inception features of the real test and training sketches per
+subset, computed once for every row's FID/KID -> data/fid_features/; the real-sketch
+floor (training vs test sketches) -> metrics/fid_floor.json."""
 
 from pathlib import Path
 
-from fss.config import load_params
+from fss.config import load_params, section
 from fss.device import device_from_params
 from fss.errors import one_line_errors
-from fss.evaluation import read_test_pairs, real_sketch_features, save_features
+from fss.evaluation import (
+    EvaluateParams,
+    read_test_pairs,
+    real_sketch_features,
+    real_sketch_floor,
+    save_features,
+)
+from fss.io import write_json
 from fss.metrics.fid import load_inception
+
+SPLITS = Path("data/splits.csv")
 
 
 @one_line_errors
 def main() -> None:
-    device = device_from_params(load_params())
-    feats = real_sketch_features(read_test_pairs(Path("data/splits.csv")), load_inception(device),
-                                 device)
+    params = load_params()
+    device = device_from_params(params)
+    model = load_inception(device)
+    feats = {split: real_sketch_features(read_test_pairs(SPLITS, split), model, device)
+             for split in ("test", "train")}
     save_features(feats, Path("data/fid_features"))
-    print("fid_reference: " + ", ".join(f"{s} {len(f)}" for s, f in feats.items())
-          + " real test sketches -> data/fid_features/")
+    floor = real_sketch_floor(feats["train"], feats["test"],
+                              section(params, "evaluate", EvaluateParams))
+    profile = str(params.get("meta", {}).get("profile", ""))
+    write_json(Path("metrics/fid_floor.json"),
+               {"row": "floor", "kind": "reference", "profile": profile,
+                "image_size": int(params.get("align", {}).get("size", 0)), **floor})
+    print("fid_reference: " + ", ".join(
+        f"{s} FID floor {v['fid']} KID x1000 {v['kid']}" for s, v in floor["subsets"].items()))
 
 
 if __name__ == "__main__":

@@ -1,26 +1,34 @@
-"""Stage recognize (paper Table 7): FaceNet rank-1 of each row's synthesized sketches
-and of the test photos against the real test sketches -> metrics/recognition.json."""
+"""Stage recognize (paper Table 7): FaceNet rank-1 of every run's synthesized sketches
+(each row x seed) and of the test photos against the real test sketches, with bootstrap
+intervals -> metrics/recognition.json; per-image hits -> metrics/recognition_hits.csv."""
 
 from pathlib import Path
 
 from fss.config import load_params, section
 from fss.device import device_from_params
 from fss.errors import one_line_errors
-from fss.evaluation import read_test_pairs
+from fss.evaluation import EvaluateParams, read_test_pairs
 from fss.io import write_json
 from fss.metrics.recognition import RecognitionParams
 from fss.recognition_eval import recognition_table
+from fss.runs import run_name, seeds_of
+
+HITS = Path("metrics/recognition_hits.csv")
 
 
 @one_line_errors
 def main() -> None:
     params = load_params()
-    rows = list(params.get("rows") or {})
+    runs = [run_name(r, s) for r in (params.get("rows") or {}) for s in seeds_of(params)]
     device = device_from_params(params)
     p = section(params, "recognize", RecognitionParams)
-    table = recognition_table(read_test_pairs(Path("data/splits.csv")), Path("results"), rows, p,
-                              device)
+    boot = section(params, "evaluate", EvaluateParams).bootstrap()
+    table, hits = recognition_table(read_test_pairs(Path("data/splits.csv")), Path("results"),
+                                    runs, p, device, boot)
     write_json(Path("metrics/recognition.json"), table)
+    tmp = HITS.with_name(f".{HITS.name}.tmp")
+    hits.to_csv(tmp, index=False)
+    tmp.replace(HITS)
     print("recognize rank-1: " + ", ".join(f"{k} {v['all']:.3f}"
                                           for k, v in table["probes"].items()))
 

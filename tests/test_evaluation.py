@@ -4,6 +4,7 @@ import pytest
 import torch
 
 from fss.evaluation import (
+    EvaluateParams,
     evaluate_results,
     make_reference,
     mean_training_sketch,
@@ -83,3 +84,45 @@ def test_synthesize_with_a_mask_generator(tmp_path):
     out = sorted(p.name for p in (tmp_path / "out" / "cuhk").iterdir())
     assert out == ["cuhk-test-0.png", "cuhk-test-1.png"]
     assert read_gray(tmp_path / "out" / "cuhk" / out[0]).shape == (16, 16)
+
+
+def test_intervals_and_per_image_scores(tmp_path):
+    csv = _dataset(tmp_path)
+    pairs = read_test_pairs(csv)
+    make_reference("photo", pairs, csv, tmp_path / "res")
+    m = evaluate_results(tmp_path / "res", pairs, {}, None, None,
+                         scores_csv=tmp_path / "res" / "scores.csv")
+    for group in (m["subsets"]["cuhk"], m["all"]):
+        lo, hi = group["ssim_ci"]
+        assert lo <= group["ssim"] <= hi
+        assert group["psnr_ci"][0] <= group["psnr"] <= group["psnr_ci"][1]
+    per = pd.read_csv(tmp_path / "res" / "scores.csv")
+    assert list(per["id"]) == [p.id for p in pairs]
+    assert per["ssim"].mean() == pytest.approx(m["all"]["ssim"], abs=1e-4)
+
+
+def test_distances_and_the_real_sketch_floor():
+    from fss.evaluation import distances, real_sketch_floor
+
+    rng = np.random.default_rng(0)
+    test = {"cuhk": np.abs(rng.normal(0, 1, (40, 32))), "ar": np.abs(rng.normal(0, 1, (30, 32)))}
+    train = {"cuhk": np.abs(rng.normal(0, 1, (36, 32))), "ar": np.abs(rng.normal(0, 1, (30, 32)))}
+    floor = real_sketch_floor(train, test)
+    assert set(floor["subsets"]) == {"cuhk", "ar"}
+    assert floor["subsets"]["cuhk"]["n_train"] == 36 and floor["all"]["n"] == 70
+    # Same distribution: FID stays above 0 (small-sample bias); a shift dwarfs it.
+    assert floor["subsets"]["cuhk"]["fid"] > 0
+    far = distances(test["cuhk"] + 3.0, test["cuhk"], EvaluateParams())
+    assert far["fid"] > 10 * floor["subsets"]["cuhk"]["fid"]
+    assert far["kid"] > 10 * abs(floor["subsets"]["cuhk"]["kid"]) and far["kid_std"] >= 0
+
+
+def test_features_are_saved_per_split_and_subset(tmp_path):
+    from fss.evaluation import load_features, save_features
+
+    f = {"test": {"ar": np.ones((2, 3))}, "train": {"ar": np.zeros((4, 3))}}
+    save_features(f, tmp_path / "feats")
+    assert load_features(tmp_path / "feats")["ar"].shape == (2, 3)
+    assert load_features(tmp_path / "feats", "train")["ar"].shape == (4, 3)
+    with pytest.raises(FileNotFoundError, match="fid_reference"):
+        load_features(tmp_path / "none")

@@ -8,18 +8,23 @@ from fss.metric_gate import collect, compare, read_baseline, report, write_basel
 def _tree(tmp_path, fid=50.0, ssim=0.5, rank=0.5):
     m = tmp_path / "metrics"
     m.mkdir(exist_ok=True)
-    (m / "fss.json").write_text(json.dumps(
-        {"row": "fss", "subsets": {"cuhk": {"n": 3, "fid": fid, "ssim": ssim, "psnr": 15.0}}}))
-    (m / "recognition.json").write_text(json.dumps({"probes": {"fss": {"all": rank}}}))
+    (m / "fss").mkdir(exist_ok=True)
+    (m / "fss" / "seed0.json").write_text(json.dumps(
+        {"row": "fss", "subsets": {"cuhk": {"n": 3, "fid": fid, "ssim": ssim, "psnr": 15.0,
+                                            "ssim_ci": [0.4, 0.6]}}}))
+    (m / "train" / "fss").mkdir(parents=True, exist_ok=True)
+    (m / "train" / "fss" / "seed0.json").write_text(json.dumps({"subsets": {"x": {"fid": 1}}}))
+    (m / "recognition.json").write_text(json.dumps(
+        {"probes": {"fss/seed0": {"all": rank, "all_ci": [0.4, 0.6]}}}))
     (m / "pretrain_rcs.json").write_text(json.dumps({"test_face_iou": 0.9, "test_hair_iou": 0.7}))
     return tmp_path
 
 
 def test_collect_flattens(tmp_path):
     got = collect(_tree(tmp_path))
-    assert got == {"fss.cuhk.fid": 50.0, "fss.cuhk.ssim": 0.5, "fss.cuhk.psnr": 15.0,
-                   "recognition.fss.all.rank1": 0.5, "pretrain_rcs.test_face_iou": 0.9,
-                   "pretrain_rcs.test_hair_iou": 0.7}
+    assert got == {"fss/seed0.cuhk.fid": 50.0, "fss/seed0.cuhk.ssim": 0.5,
+                   "fss/seed0.cuhk.psnr": 15.0, "recognition.fss/seed0.all.rank1": 0.5,
+                   "pretrain_rcs.test_face_iou": 0.9, "pretrain_rcs.test_hair_iou": 0.7}
 
 
 def test_regressions_in_the_right_direction():
@@ -58,4 +63,4 @@ def test_cli_exit_codes(tmp_path):
     _tree(tmp_path, ssim=0.4)
     bad = CliRunner().invoke(app, ["gate", "check", "--root", str(root),
                                    "--baseline", str(tmp_path / "b.json")])
-    assert bad.exit_code == 1 and "fss.cuhk.ssim: 0.5 -> 0.4" in bad.output
+    assert bad.exit_code == 1 and "fss/seed0.cuhk.ssim: 0.5 -> 0.4" in bad.output

@@ -39,3 +39,23 @@ def test_unknown_key_is_an_error():
 
     with pytest.raises(ParamsError, match="unknown key.*sise"):
         build(P, {"sise": 3}, "align")
+
+
+def test_train_stage_depends_on_every_train_key_but_seeds():
+    """Seeds select runs (the DVC matrix); every other train key changes a run, so the
+    train stage must list it, or a change would leave stale models cached."""
+    from dataclasses import fields
+
+    from fss.training.config import TrainParams
+
+    stage = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["train"]
+    listed = {p.removeprefix("train.") for p in stage["params"]
+              if isinstance(p, str) and p.startswith("train.")}
+    assert listed == {f.name for f in fields(TrainParams)} - {"seeds"}
+    assert stage["matrix"]["seed"] == "${train.seeds}"
+
+
+def test_seeds_override_composes_into_params(tmp_path):
+    out = tmp_path / "params.yaml"
+    compose_params(out, ["profile=smoke", "train.seeds=[0,1]"], conf_dir=REPO / "conf")
+    assert load_params(out)["train"]["seeds"] == [0, 1]

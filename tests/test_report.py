@@ -1,5 +1,6 @@
 """The report stage on a small fixture tree: tables, deltas, missing rows, figures,
-provenance, atomic outputs; and the published values against method.md."""
+provenance, atomic outputs; seeds (mean ± std), bootstrap intervals, the FID floor and
+the ablation tests; and the published values against method.md."""
 
 import csv
 import json
@@ -14,15 +15,23 @@ from PIL import Image
 from fss import published as pub
 from fss.report import (
     LABEL_H,
+    STAR,
     Line,
+    cell,
     compare_table,
     deviations,
     figure_grid,
     figure_ids,
+    kid_cell,
+    seeds_note,
+    summarize_probes,
     weights_hash,
     write_report,
 )
-from tests.conftest import SHARED
+
+# as tests/conftest.py's (imported from there, the module would need the repo root on
+# sys.path, which a plain `pytest tests/test_report.py` does not give)
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 SIZE = 16
 IDS = {"cuhk": ["cuhk-a", "cuhk-b", "cuhk-c"], "ar": ["ar-a", "ar-b"],
@@ -35,11 +44,81 @@ PARAMS = {
 }
 
 
-def _metrics(row: str, kind: str, fid: float, ssim: float, psnr: float) -> dict:
-    sub = {"n": 3, "fid": fid, "ssim": ssim, "psnr": psnr, "ssim_face": 0.5,
-           "psnr_face": 15.0, "ssim_hair": 0.4, "psnr_hair": 14.0, "kid": 0.01}
-    return {"row": row, "kind": kind, "profile": "cpu", "image_size": SIZE,
+def _metrics(row: str, kind: str, fid: float, ssim: float, psnr: float, seed: int | None = 0
+             ) -> dict:
+    """An evaluate-stage file: KID = FID / 10 (x 1000) with spread 1.5; intervals ±0.01
+    SSIM, ±0.5 dB PSNR."""
+    sub = {"n": 3, "fid": fid, "kid": fid / 10, "kid_std": 1.5, "ssim": ssim, "psnr": psnr,
+           "ssim_ci": [ssim - 0.01, ssim + 0.01], "psnr_ci": [psnr - 0.5, psnr + 0.5],
+           "ssim_face": 0.5, "psnr_face": 15.0, "ssim_hair": 0.4, "psnr_hair": 14.0}
+    return {"row": row, "seed": seed, "kind": kind, "profile": "cpu", "image_size": SIZE,
             "subsets": {s: dict(sub) for s in pub.SUBSETS}, "all": {**sub, "n": 8}}
+
+
+def _probe(all_: float, cuhk: float, ar: float, xm2vts: float) -> dict:
+    """A recognition probe: rates with ±0.05 intervals."""
+    rates = {"all": all_, "cuhk": cuhk, "ar": ar, "xm2vts": xm2vts}
+    return {**rates, **{f"{k}_ci": [v - 0.05, v + 0.05] for k, v in rates.items()}}
+
+
+def _train(seconds: float, l1_last: float) -> dict:
+    return {"row": "fss", "epochs": 12, "iters_per_epoch": 67, "device": "cpu",
+            "world_size": 1, "precision": "fp32",
+            "l1_first_epoch": 0.58, "l1_last_epoch": l1_last, "l1_ratio": 0.776,
+            "seconds_per_iter": 0.2, "seconds_this_run": seconds, "final": {"L1": l1_last}}
+
+
+# The real-sketch floor: FSS's FID (60) is below XM2VTS's floor, above the others.
+FLOOR = {"row": "floor", "kind": "reference", "profile": "cpu", "image_size": SIZE,
+         "subsets": {"cuhk": {"n": 3, "n_train": 5, "fid": 41.83, "kid": 11.04, "kid_std": 2.1},
+                     "ar": {"n": 2, "n_train": 4, "fid": 50.2, "kid": 9.5, "kid_std": 1.0},
+                     "xm2vts": {"n": 3, "n_train": 6, "fid": 65.0, "kid": 8.25,
+                                "kid_std": 0.5}},
+         "all": {"n": 8, "n_train": 15, "fid": 30.0, "kid": 7.0, "kid_std": 0.4}}
+
+
+def _d(diff: float, lo: float, hi: float) -> dict:
+    return {"diff": diff, "ci": [lo, hi], "significant": lo > 0 or hi < 0}
+
+
+def _sig(d: float) -> dict:
+    """An interval around ``d`` that excludes 0."""
+    return _d(d, *sorted((d / 2, 3 * d / 2)))
+
+
+def _noise(d: float) -> dict:
+    """An interval around ``d`` that holds 0."""
+    return _d(d, -abs(d), 2 * abs(d))
+
+
+def _pair(a: str, b: str, ssim: dict, psnr: dict) -> dict:
+    """ssim / psnr: subset -> entry; every subset's rank-1 is inside the noise."""
+    subs = {s: {"n": 3, "ssim": ssim[s], "psnr": psnr[s], "rank1": _noise(0.02)}
+            for s in (*pub.SUBSETS, "all")}
+    return {"from": a, "to": b, "subsets": subs}
+
+
+# The paper's Table 3 shows a gain in every SSIM/PSNR cell of these three steps except
+# rcs -> dss on AR SSIM (0.6030 -> 0.5991): 17 claimed gains of 18 cells. Ours: 5 claimed
+# gains significant (cut->rcs SSIM CUHK/XM2VTS, mask->fss SSIM CUHK, PSNR CUHK/XM2VTS),
+# 1 reversed (cut->rcs PSNR XM2VTS), 11 inside the noise; rcs->dss AR SSIM is significant
+# but not a claim, and the "all" lines are not claims either.
+ABLATION = {
+    "method": "paired bootstrap over test images", "resamples": 200, "level": 0.9,
+    "seed": 0, "seeds": [0],
+    "pairs": [
+        _pair("cut", "rcs",
+              {"cuhk": _d(0.0123, 0.005, 0.019), "ar": _noise(0.01), "xm2vts": _sig(0.02),
+               "all": _sig(0.01)},
+              {"cuhk": _noise(0.1), "ar": _noise(0.1), "xm2vts": _sig(-0.3), "all": _noise(0.1)}),
+        _pair("rcs", "dss",
+              {"cuhk": _noise(0.01), "ar": _sig(0.01), "xm2vts": _noise(0.01), "all": _noise(0.01)},
+              {"cuhk": _noise(0.1), "ar": _noise(0.1), "xm2vts": _noise(0.1), "all": _noise(0.1)}),
+        _pair("mask", "fss",
+              {"cuhk": _sig(0.03), "ar": _noise(0.01), "xm2vts": _noise(0.01), "all": _sig(0.02)},
+              {"cuhk": _sig(0.5), "ar": _noise(0.1), "xm2vts": _sig(0.4), "all": _sig(0.3)}),
+    ],
+}
 
 
 def _png(path: Path, value: int, rgb: bool = False) -> None:
@@ -59,21 +138,20 @@ def tree(tmp_path: Path) -> Path:
     (root / "data" / "raw").mkdir(parents=True)
     (root / "params.yaml").write_text(yaml.safe_dump(PARAMS))
     m = root / "metrics"
-    # rcs, dss, mask, cyclegan and mean_sketch are "not run"
-    _write(m / "cut.json", _metrics("cut", "trained", 90.0, 0.6, 16.0))
-    _write(m / "fss.json", _metrics("fss", "trained", 60.0, 0.62, 18.0))
-    _write(m / "pix2pix.json", _metrics("pix2pix", "trained", 80.0, 0.5, 17.0))
-    _write(m / "photo.json", _metrics("photo", "reference", 200.0, 0.3, 10.0))
+    # rcs, dss, mask, cyclegan and mean_sketch are "not run"; every trained row: seed 0
+    _write(m / "cut" / "seed0.json", _metrics("cut", "trained", 90.0, 0.6, 16.0))
+    _write(m / "fss" / "seed0.json", _metrics("fss", "trained", 60.0, 0.62, 18.0))
+    _write(m / "pix2pix" / "seed0.json", _metrics("pix2pix", "trained", 80.0, 0.5, 17.0))
+    _write(m / "photo.json", _metrics("photo", "reference", 200.0, 0.3, 10.0, seed=None))
+    _write(m / "fid_floor.json", FLOOR)
+    _write(m / "ablation_tests.json", ABLATION)
     _write(m / "recognition.json", {
-        "gallery": "real test sketches", "n_gallery": 8,
-        "probes": {"test_photos": {"all": 0.85, "cuhk": 0.9, "ar": 0.8, "xm2vts": 0.84},
-                   "fss": {"all": 0.5, "cuhk": 0.6, "ar": 0.4, "xm2vts": 0.5},
-                   "cut": {"all": 0.2, "cuhk": 0.2, "ar": 0.2, "xm2vts": 0.2}},
-        "crop_fallbacks": {"gallery": 0, "test_photos": 1}})
-    _write(m / "train" / "fss.json", {
-        "row": "fss", "epochs": 12, "iters_per_epoch": 67, "device": "cpu",
-        "l1_first_epoch": 0.58, "l1_last_epoch": 0.45, "l1_ratio": 0.776,
-        "seconds_per_iter": 0.2, "seconds_this_run": 160.0, "final": {"L1": 0.45}})
+        "gallery": "real test sketches", "n_gallery": 8, "metric": "rank-1",
+        "probes": {"test_photos": _probe(0.85, 0.9, 0.8, 0.84),
+                   "fss/seed0": _probe(0.5, 0.6, 0.4, 0.5),
+                   "cut/seed0": _probe(0.2, 0.2, 0.2, 0.2)},
+        "crop_fallbacks": {"gallery": 0, "test_photos": 1, "fss/seed0": 0, "cut/seed0": 0}})
+    _write(m / "train" / "fss" / "seed0.json", _train(160.0, 0.45))
     _write(m / "pretrain_rcs.json", {"test_face_iou": 0.81, "test_hair_iou": 0.55, "epochs": 15,
                             "size": [SIZE, SIZE]})
     with open(root / "data" / "raw" / "manifest.csv", "w") as f:
@@ -88,8 +166,8 @@ def tree(tmp_path: Path) -> Path:
                 w.writerow([i, s, "test", f"data/aligned/photos/{i}.png", ""])
                 _png(root / "data" / "aligned" / "photos" / f"{i}.png", 200, rgb=True)
                 _png(root / "data" / "aligned" / "sketches" / f"{i}.png", 230)
-                for row in ("cut", "fss", "photo"):
-                    _png(root / "results" / row / s / f"{i}.png", 100)
+                for run in ("cut/seed0", "fss/seed0", "photo"):
+                    _png(root / "results" / run / s / f"{i}.png", 100)
     return root
 
 
@@ -112,8 +190,9 @@ def test_table3_ours_paper_and_delta(report):
     cuhk = text.split("### CUHK", 1)[1]
     cut = _line(cuhk, "CUT")
     assert "| 90.00 | 81.24 | +8.76 (worse) |" in cut  # FID: lower is better
-    assert "| 0.6000 | 0.5436 | +0.0564 (better) |" in cut  # SSIM: higher is better
-    assert "| 16.00 | 16.89 | -0.89 (worse) |" in cut
+    # SSIM: higher is better; ours with its interval, Δ on the value
+    assert "| 0.6000 [0.5900, 0.6100] | 0.5436 | +0.0564 (better) |" in cut
+    assert "| 16.00 [15.50, 16.50] | 16.89 | -0.89 (worse) |" in cut
     assert "## Table 3" in text and "Tables 4-6" in text
 
 
@@ -134,9 +213,12 @@ def test_missing_rows_and_published_only(report):
 def test_table7_in_percent(report):
     _, text = report
     t7 = text.split("## Table 7", 1)[1]
-    assert _line(t7, "Test set (photos)").startswith("| Test set (photos) | 85.00 | 85.20 | "
-                                                     "-0.20 (worse) | 90.00 | 80.00 | 84.00 |")
-    assert _line(t7, "FSS").startswith("| FSS | 50.00 | 90.54 | -40.54 (worse) |")
+    assert _line(t7, "Test set (photos)") == (
+        "| Test set (photos) | 85.00 [80.00, 90.00] | 85.20 | -0.20 (worse) | "
+        "90.00 [85.00, 95.00] | 80.00 [75.00, 85.00] | 84.00 [79.00, 89.00] |")
+    # the probe "fss/seed0" is the FSS row's
+    assert _line(t7, "FSS").startswith("| FSS | 50.00 [45.00, 55.00] | 90.54 | "
+                                       "-40.54 (worse) |")
     assert _line(t7, "pix2pix").startswith("| pix2pix | not run | 88.82 |")
     assert "| T2V *(published only)* | published only | 68.48 |" in t7
     rows = [line.split("|")[1].strip() for line in t7.split("## ", 1)[0].splitlines()
@@ -193,6 +275,8 @@ def test_empty_tree_still_renders(tmp_path):
     text = write_report(tmp_path, tmp_path / "reports").read_text()
     assert "| CUT | not run | 81.24 | — |" in text
     assert "recognition.json` not found" in text and "No figures" in text
+    assert "the fid_reference stage has not run" in text
+    assert "the ablation_tests stage has not run" in text
 
 
 def test_figure_grid_and_ids():
@@ -255,3 +339,167 @@ def test_published_matches_method_md():
     flat = " ".join(t7.split())
     for name, key in names.items():
         assert re.search(rf"{re.escape(name)} {pub.TABLE7[key]:.2f}\b", flat), name
+
+
+# ---------------------------------------------------------------- seeds, intervals, floor
+
+
+def test_cell_formats_std_then_interval_then_plain():
+    assert cell({"ssim": 0.612, "ssim_ci": [0.601, 0.623]}, "ssim", 3) == "0.612 [0.601, 0.623]"
+    # with several seeds the std wins (per-run intervals are gone by then anyway)
+    assert cell({"ssim": 0.612, "ssim_std": 0.004, "ssim_ci": [0.6, 0.62]}, "ssim", 3) == \
+        "0.612 ± 0.004"
+    assert cell({"ssim": 0.612}, "ssim", 4) == "0.6120"
+    assert cell({"ssim": None}, "ssim", 4) == cell(None, "ssim", 4) == "—"
+    assert cell({"all": 0.5, "all_ci": [0.45, 0.55]}, "all", 2, 100.0) == "50.00 [45.00, 55.00]"
+    # KID: a file's kid_std is the spread over KID subsets; load_inputs renames it
+    # kid_spread so that several seeds' kid_std (their std) can sit beside it
+    assert kid_cell({"kid": 40.1, "kid_std": 3.2}) == "40.10 ± 3.20"
+    assert kid_cell({"kid": 40.1, "kid_spread": 3.2}) == "40.10 ± 3.20"
+    assert kid_cell({"kid": 40.1, "kid_std": 1.0, "kid_spread": 3.2}) == \
+        "40.10 ± 3.20 (seeds ± 1.00)"
+
+
+def test_floor_line_and_kid_column(report):
+    _, text = report
+    t3_cuhk = text.split("## Table 3", 1)[1].split("### CUHK", 1)[1].split("###", 1)[0]
+    c, k = FLOOR["subsets"]["cuhk"], "real sketches (floor) *(reference)*"
+    assert _line(t3_cuhk, k) == (f"| {k} | {c['fid']:.2f} | — | — | {c['kid']:.2f} ± "
+                                 f"{c['kid_std']:.2f} | — | — | — | — | — | — |")
+    # KID: ours only (the paper has none), right after FID's Δ
+    assert "| Δ | KID×1000 ↓ ours | PSNR ↑ ours |" in t3_cuhk
+    assert "| +6.67 (worse) | 6.00 ± 1.50 | 18.00 [17.50, 18.50] |" in _line(t3_cuhk, "FSS")
+    t6 = text.split("### Table 6", 1)[1].split("## ", 1)[0]
+    x = FLOOR["subsets"]["xm2vts"]
+    assert _line(t6, k).startswith(f"| {k} | {x['fid']:.2f} | — | — | {x['kid']:.2f} ± ")
+    assert "| Δ | KID×1000 ↓ ours | SSIM ↑ ours |" in t6
+    assert _line(t6, "MDAL *(published only)*").startswith(
+        "| MDAL *(published only)* | published only | 44.41 | — | — |")  # no KID to show
+    everything = text.split("### All test images together", 1)[1]
+    assert _line(everything, k).startswith(f"| {k} | 8 | {FLOOR['all']['fid']:.2f} |")
+
+
+def _ablation_cells(text: str) -> list[tuple[str, str, list[str]]]:
+    """(step, subset, [ΔSSIM, ΔPSNR, Δrank-1]) of every line of the ablation table."""
+    sec = text.split("## Are the ablation steps real?", 1)[1].split("\n## ", 1)[0]
+    out = []
+    for ln in sec.splitlines():
+        cells = [c.strip() for c in ln.split("|")[1:-1]]
+        if ln.startswith("| ") and cells[0] != "step":
+            out.append((cells[0], cells[1], cells[3:6]))
+    return out
+
+
+def test_ablation_section_marks_exactly_the_significant(report):
+    _, text = report
+    lines = _ablation_cells(text)
+    want = {(f"{pub.NAMES[p['from']]} → {pub.NAMES[p['to']]}", pub.SUBSET_NAMES[s]):
+            [d[k]["significant"] for k in ("ssim", "psnr", "rank1")]
+            for p in ABLATION["pairs"] for s, d in p["subsets"].items()}
+    assert len(lines) == len(want) == 12
+    for step, subset, cells in lines:
+        assert [c.endswith(STAR) for c in cells] == want[(step, subset)], (step, subset)
+    assert ("| CUT → W/ RCS | CUHK | 3 | +0.0123 [0.0050, 0.0190] ✱ | +0.10 [-0.10, 0.20] | "
+            "+2.00 [-2.00, 4.00] | SSIM +0.0285, PSNR +0.31 |") in text
+    sec = text.split("## Are the ablation steps real?", 1)[1].split("\n## ", 1)[0]
+    assert "200 resamples" in sec and "90 %" in sec and "Table 3" in sec
+
+
+def test_how_to_read_quotes_the_inputs(report):
+    _, text = report
+    assert text.index("## How to read") < text.index("## Table 3")
+    how = text.split("## How to read these tables", 1)[1].split("## Table 3", 1)[0]
+    for s, f in FLOOR["subsets"].items():
+        assert f"≈ {f['fid']:.1f} on {pub.SUBSET_NAMES[s]}" in how
+        assert f"≈ {f['kid']:.1f} × 10⁻³ on {pub.SUBSET_NAMES[s]}" in how
+    assert "FID ≈ 41.8 on CUHK" in how
+    assert "FSS on XM2VTS (60.00 ≤ 65.00)" in how  # the one row under its floor
+    # the paper's gains (its Table 3 b > a) and which of them our test finds significant
+    claims = [(p, s, k) for p in ABLATION["pairs"] for s in pub.SUBSETS for k in ("ssim", "psnr")
+              if pub.TABLE3[p["to"]][s][k] > pub.TABLE3[p["from"]][s][k]]
+    sig = [c for c in claims if (d := c[0]["subsets"][c[1]][c[2]])["significant"]
+           and d["diff"] > 0]
+    rev = [c for c in claims if (d := c[0]["subsets"][c[1]][c[2]])["significant"]
+           and d["diff"] < 0]
+    assert (len(claims), len(sig), len(rev)) == (17, 5, 1)  # the fixture is what it says
+    assert f"gain in {len(claims)} of the 18 SSIM/PSNR" in how
+    assert f"of those {len(claims)}, {len(sig)} are significant here (CUT → W/ RCS: SSIM " \
+           "CUHK/XM2VTS; W/ Mask → FSS: SSIM CUHK, PSNR CUHK/XM2VTS)" in how
+    assert f"{len(claims) - len(sig) - len(rev)} inside the noise" in how
+    assert f"{len(rev)} significantly reversed (CUT → W/ RCS: PSNR XM2VTS)" in how
+    # interval half-widths: every fixture row has ±0.01 SSIM, ±0.5 dB PSNR; level 0.9
+    assert "±0.0100 SSIM and ±0.50 dB PSNR on CUHK" in how and "90 % bootstrap" in how
+    assert "**Seeds.**" not in how  # one seed
+
+
+def test_missing_floor_and_ablation_say_not_run(tree):
+    (tree / "metrics" / "fid_floor.json").unlink()
+    (tree / "metrics" / "ablation_tests.json").unlink()
+    text = write_report(tree, tree / "reports").read_text()
+    how = text.split("## How to read these tables", 1)[1].split("## Table 3", 1)[0]
+    assert "the fid_reference stage has not run" in how
+    assert "the ablation_tests stage has not run" in how
+    abl = text.split("## Are the ablation steps real?", 1)[1].split("\n## ", 1)[0]
+    assert "`metrics/ablation_tests.json` not found: the ablation_tests stage has not run" in abl
+    t3 = text.split("## Table 3", 1)[1].split("### CUHK", 1)[1]
+    assert _line(t3, "real sketches (floor) *(reference)*").startswith(
+        "| real sketches (floor) *(reference)* | not run | — | — | not run |")
+
+
+def test_two_seeds_render_mean_and_std(tree, tmp_path):
+    m = tree / "metrics"
+    _write(m / "fss" / "seed1.json", _metrics("fss", "trained", 64.0, 0.64, 20.0, seed=1))
+    _write(m / "train" / "fss" / "seed1.json", _train(200.0, 0.35))
+    rec = json.loads((m / "recognition.json").read_text())
+    rec["probes"]["fss/seed1"] = _probe(0.7, 0.8, 0.6, 0.7)
+    _write(m / "recognition.json", rec)
+    for s, ids in IDS.items():  # seed 1's images differ: the figures must show seed 0's
+        for i in ids:
+            _png(tree / "results" / "fss" / "seed1" / s / f"{i}.png", 50)
+    out = tmp_path / "out"
+    text = write_report(tree, out).read_text()
+
+    def ms(a: float, b: float, d: int) -> str:
+        return f"{(a + b) / 2:.{d}f} ± {abs(a - b) / 2 ** 0.5:.{d}f}"  # mean ± sample std
+
+    fss = _line(text.split("## Table 3", 1)[1].split("### CUHK", 1)[1], "FSS")
+    assert (f"| FSS | {ms(60, 64, 2)} | 53.33 | {62 - 53.33:+.2f} (worse) | "
+            f"{(6.0 + 6.4) / 2:.2f} ± 1.50 (seeds ± {0.4 / 2 ** 0.5:.2f}) | "
+            f"{ms(18, 20, 2)} | 18.57 | {19 - 18.57:+.2f} (better) | "
+            f"{ms(0.62, 0.64, 4)} | 0.6357 | {0.63 - 0.6357:+.4f} (worse) |") == fss
+    assert "0.6300 ± 0.0141" in fss and "62.00 ± 2.83" in fss
+    assert "Mean ± std over seeds for FSS (seeds 0, 1); the other rows ran once." in text
+    t7 = text.split("## Table 7", 1)[1]
+    assert _line(t7, "FSS").startswith(f"| FSS | {ms(50, 70, 2)} | 90.54 | "
+                                       f"{60 - 90.54:+.2f} (worse) | {ms(60, 80, 2)} |")
+    assert _line(t7, "CUT").startswith("| CUT | 20.00 [15.00, 25.00] |")  # one seed: interval
+    train = text.split("### Training", 1)[1]
+    assert _line(train, "FSS").endswith(
+        f"| 0.5800 ± 0.0000 → {ms(0.45, 0.35, 4)} | 0.776 ± 0.000 | {ms(160, 200, 0)} |")
+    # the "How far" gap and the profile checks work on the means (16.0 is still size 16)
+    far = text.split("## How far", 1)[1].split("## How to read", 1)[0]
+    assert f"FID {62 - (53.33 + 62.33 + 30.47) / 3:+.2f} (worse)" in far
+    assert "**Warning:**" not in text
+    how = text.split("## How to read these tables", 1)[1].split("## Table 3", 1)[0]
+    assert f"**Seeds.** Over seeds 0, 1, a row's all-image SSIM varies with a std of " \
+           f"{0.02 / 2 ** 0.5:.4f}" in how
+    assert "FSS 0, 1" in text.split("## Provenance", 1)[1]
+    ablation = np.asarray(Image.open(out / "figures" / "ablation.png"))
+    assert (ablation[LABEL_H:, 3 * SIZE:4 * SIZE] == 100).all()  # FSS column: seed 0
+
+
+def test_summarize_probes_by_row():
+    probes = {"test_photos": {"all": 0.8}, "fss/seed0": {"all": 0.5, "all_ci": [0.4, 0.6]},
+              "fss/seed2": {"all": 0.7, "all_ci": [0.6, 0.8]}, "cut/seed0": {"all": 0.2}}
+    out = summarize_probes(probes)
+    assert list(out) == ["test_photos", "fss", "cut"]
+    assert out["fss"]["all"] == pytest.approx(0.6) and out["fss"]["seeds"] == [0, 2]
+    assert "all_ci" not in out["fss"] and out["cut"] == {"all": 0.2, "seeds": [0]}
+
+
+def test_seeds_note_names_the_seeds():
+    two = {"seeds": [0, 1]}
+    # the references carry no seeds and do not make the note "mixed"
+    assert seeds_note({"cut": two, "fss": two, "photo": {"subsets": {}}}) == \
+        "Mean ± std over seeds 0, 1."
+    assert seeds_note({"cut": {"seeds": [0]}, "fss": None}) == ""

@@ -109,3 +109,14 @@ def test_cli_exit_codes_with_real_detector(tmp_path, weights_dir):
     assert CliRunner().invoke(app, args).exit_code == 0
     bad = CliRunner().invoke(app, [*args[:1], str(tmp_path / "nope"), *args[2:]])
     assert bad.exit_code == 2 and "no such file" in bad.output
+
+
+def test_default_checkpoint_is_the_lowest_seed_of_the_fss_row(tmp_path):
+    from fss.cli import default_checkpoint
+
+    with pytest.raises(FileNotFoundError, match="no trained fss generator"):
+        default_checkpoint(tmp_path)
+    for k in (3, 1):
+        (tmp_path / "fss" / f"seed{k}").mkdir(parents=True)
+        (tmp_path / "fss" / f"seed{k}" / "generator.pt").write_bytes(b"x")
+    assert default_checkpoint(tmp_path) == tmp_path / "fss" / "seed1" / "generator.pt"

@@ -1,4 +1,4 @@
-"""Checkpoints that load anywhere: tensors saved from CPU copies, loaded with
+"""Checkpoints that load anywhere: tensors saved from contiguous CPU copies, loaded with
 ``map_location``, and DDP's ``module.`` prefix stripped, so a file written on a GPU
 (one process or DDP) resumes or infers on a CPU and vice versa."""
 
@@ -20,8 +20,9 @@ def config_fingerprint(config: dict[str, Any]) -> str:
 
 
 def _cpu(obj: Any) -> Any:
+    # Contiguous too: a channels_last run's weights then load into any model as-is.
     if isinstance(obj, torch.Tensor):
-        return obj.detach().cpu()
+        return obj.detach().cpu().contiguous()
     if isinstance(obj, dict):
         return {k: _cpu(v) for k, v in obj.items()}
     if isinstance(obj, list | tuple):

@@ -13,6 +13,13 @@ from fss.models.generator import GeneratorParams
 from fss.patch_sampling import STRATEGIES, SamplingParams
 
 METHODS = ("cut", "pix2pix", "cyclegan")
+PRECISIONS = ("auto", "fp32", "bf16")  # no fp16: it would need a GradScaler
+CHANNELS_LAST = ("auto", "always", "never")
+
+
+def _one_of(key: str, value: str, allowed: tuple[str, ...]) -> None:
+    if value not in allowed:
+        raise ParamsError(f"{key} '{value}' is not one of {', '.join(allowed)}")
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,13 @@ class TrainParams:
     sample_every: int = 50      # epochs between sample grids (and the last)
     sample_ids: int = 3         # training pairs shown in each grid
     threads: int = 0            # torch CPU threads; 0 = torch's default
+    seeds: tuple[int, ...] = (0,)  # one training run per seed (a DVC matrix)
+    precision: str = "auto"     # auto (bf16 on a CUDA device that has it, else fp32) | fp32 | bf16
+    channels_last: str = "auto"  # auto (on CUDA only) | always | never
+
+    def __post_init__(self) -> None:
+        _one_of("train.precision", self.precision, PRECISIONS)
+        _one_of("train.channels_last", self.channels_last, CHANNELS_LAST)
 
 
 @dataclass(frozen=True)
@@ -97,7 +111,9 @@ class TrainingConfig:
     device: str
 
 
-def training_config(params: dict[str, Any], row_name: str) -> TrainingConfig:
+def training_config(params: dict[str, Any], row_name: str, seed: int | None = None
+                    ) -> TrainingConfig:
+    """The row's config; ``seed`` (one of ``train.seeds``) overrides ``base.seed``."""
     rows = params.get("rows") or {}
     if row_name not in rows:
         raise ParamsError(f"row '{row_name}' is not in params rows ({', '.join(rows)})")
@@ -109,6 +125,6 @@ def training_config(params: dict[str, Any], row_name: str) -> TrainingConfig:
         sampling=build(SamplingParams, params.get("sampling"), "sampling"),
         loss=build(LossParams, params.get("loss"), "loss"),
         train=build(TrainParams, params.get("train"), "train"),
-        seed=int(base.get("seed", 0)),
+        seed=int(base.get("seed", 0)) if seed is None else int(seed),
         device=str(base.get("device", "auto")),
     )

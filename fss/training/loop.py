@@ -1,6 +1,12 @@
 """The training loop shared by every row: deterministic order and augmentation
 (drawn from generators seeded by seed/epoch/iteration, so a resumed run replays the
-same draws), linear-decay schedule, checkpoints, curves, MLflow, final export."""
+same draws), linear-decay schedule, checkpoints, curves, MLflow, final export.
+
+Under ``torchrun`` (world size W > 1) each optimizer step consumes W samples, one per
+process: rank r of step s takes position s * W + r of the epoch's order and draws its
+augmentation from the generator of that position, so W = 1 is the single-process run
+unchanged and an epoch of ceil(iters / W) steps still visits every pair once. Only
+rank 0 writes files and talks to MLflow."""
 
 from __future__ import annotations
 
@@ -16,12 +22,13 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from fss.device import resolve_device
 from fss.io import write_json
 from fss.training import checkpoint as ckpt
+from fss.training import distributed
 from fss.training.config import TrainingConfig
 from fss.training.dataset import PairSet, make_batch
-from fss.training.methods import Method, build_method
+from fss.training.distributed import DistInfo
+from fss.training.methods import Method, amp_dtype, build_method, use_channels_last
 from fss.training.sample_grid import save_grid
 
 
@@ -38,6 +45,32 @@ def iteration_generator(seed: int, epoch: int, it: int) -> torch.Generator:
 
 def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
     return torch.randperm(n, generator=iteration_generator(seed, epoch, -1)).tolist()
+
+
+def steps_per_epoch(iters: int, world_size: int) -> int:
+    return -(-iters // world_size)
+
+
+def sample_position(step: int, rank: int, world_size: int) -> int:
+    """Where in the epoch's order (and whose generator) rank ``rank`` reads at ``step``."""
+    return step * world_size + rank
+
+
+def run_fingerprint(cfg: TrainingConfig, data: PairSet, world_size: int = 1) -> str:
+    """What a checkpoint must match to be resumed. Settings added after checkpoints
+    existed enter only when they change the run, so older single-process checkpoints
+    keep resuming: the seed list (cfg.seed is this run's seed) and the memory layout
+    never do, precision when not auto, the world size (it changes the trajectory:
+    W samples per step) when above 1."""
+    config = asdict(cfg)
+    train = config["train"]
+    train.pop("seeds", None)
+    train.pop("channels_last", None)
+    if train.get("precision") == "auto":
+        train.pop("precision")
+    extra = {"world_size": world_size} if world_size > 1 else {}
+    return ckpt.config_fingerprint(
+        {"config": config, "ids": data.ids, "size": list(data.photos.shape[-2:]), **extra})
 
 
 def _write_curves(path: Path, history: list[dict[str, float]]) -> None:
@@ -91,79 +124,118 @@ def train_row(cfg: TrainingConfig, data: PairSet, out_dir: Path, curves_csv: Pat
     (full state, every ``checkpoint_every`` epochs and at the end),
     ``out_dir/generator.pt`` (for inference), ``out_dir/samples/``, the per-epoch
     curves and the summary metrics. ``tracker``: a ``fss.tracking.Tracker``-like
-    factory ``(run_id) -> tracker`` or None for no tracking."""
-    t = cfg.train
-    if t.threads > 0:
-        torch.set_num_threads(t.threads)
+    factory ``(run_id) -> tracker`` or None for no tracking. Under torchrun every
+    process calls this; each returns the same summary, rank 0 alone writes."""
+    if cfg.train.threads > 0:
+        torch.set_num_threads(cfg.train.threads)
     if cfg.row.needs_maps and (data.face is None or data.hair is None):
         raise ValueError(f"row '{cfg.row_name}' samples with '{cfg.row.sampling}' but the "
                          "training set has no RCS maps (run pretrain_rcs first)")
-    device = resolve_device(cfg.device)
+    info = distributed.init_from_env(cfg.device)
+    try:
+        return _train(cfg, data, out_dir, curves_csv, metrics_json, info, resume=resume,
+                      tracker=tracker, progress=progress)
+    finally:
+        if info.started:
+            distributed.shutdown()
+
+
+def _setup(cfg: TrainingConfig, info: DistInfo, device: torch.device) -> Method:
     torch.manual_seed(cfg.seed)
     method = build_method(cfg).to(device)
-    fingerprint = ckpt.config_fingerprint(
-        {"config": asdict(cfg), "ids": data.ids, "size": list(data.photos.shape[-2:])})
+    return method.configure(amp=amp_dtype(cfg.train, device),
+                            channels_last=use_channels_last(cfg.train, device),
+                            world_size=info.world_size)
 
+
+def _resume(method: Method, latest: Path, fingerprint: str, device: torch.device,
+            cfg: TrainingConfig, main: bool) -> tuple[int, list, str | None]:
+    """(epochs done, history, MLflow run id) of a matching ``latest``, else a fresh start."""
+    if not latest.is_file():
+        return 0, [], None
+    state = ckpt.load(latest, device)
+    if state.get("fingerprint") != fingerprint:
+        if main:
+            print(f"train {cfg.row_name}: {latest} was made with other settings; starting anew")
+        return 0, [], None
+    _restore(method, state)
+    if main:
+        print(f"train {cfg.row_name}: resuming after epoch {state['epoch']} from {latest}")
+    return state["epoch"], state["history"], state.get("run_id")
+
+
+def _train_epoch(method: Method, data: PairSet, cfg: TrainingConfig, epoch: int, iters: int,
+                 info: DistInfo, device: torch.device, bar: tqdm) -> dict[str, float]:
+    """One epoch; the mean of each loss over all samples of all processes."""
+    n, w = len(data), info.world_size
+    order = epoch_order(n, cfg.seed, epoch)
+    steps = steps_per_epoch(iters, w)
+    sums: dict[str, float] = {}
+    for step in range(steps):
+        pos = sample_position(step, info.rank, w)
+        gen = iteration_generator(cfg.seed, epoch, pos)
+        flip = cfg.train.flip and bool(torch.rand(1, generator=gen) < 0.5)
+        unpaired = (int(torch.randint(n, (1,), generator=gen))
+                    if cfg.row.model == "cyclegan" else None)
+        batch = method.prepare(make_batch(data, order[pos % n], flip, device, unpaired))
+        losses = method.step(batch, gen)
+        for k, v in losses.items():
+            if not math.isfinite(v):
+                where = f" (rank {info.rank})" if w > 1 else ""
+                raise FloatingPointError(
+                    f"train {cfg.row_name}: loss {k} became {v} at epoch {epoch + 1}, "
+                    f"iteration {step + 1}{where} (lower train.lr?)")
+            sums[k] = sums.get(k, 0.0) + v
+        bar.update(1)
+    if w > 1:
+        sums = distributed.all_reduce_sums(sums, device)
+    return {k: v / (steps * w) for k, v in sums.items()}
+
+
+def _train(cfg: TrainingConfig, data: PairSet, out_dir: Path, curves_csv: Path,
+           metrics_json: Path, info: DistInfo, *, resume: bool, tracker,
+           progress: bool) -> dict[str, Any]:
+    t, main = cfg.train, info.is_main
+    device = distributed.process_device(cfg.device, info)
+    method = _setup(cfg, info, device)
+    fingerprint = run_fingerprint(cfg, data, info.world_size)
     latest = out_dir / "latest.pt"
     start, history, run_id = 0, [], None
-    if resume and latest.is_file():
-        state = ckpt.load(latest, device)
-        if state.get("fingerprint") == fingerprint:
-            _restore(method, state)
-            start, history, run_id = state["epoch"], state["history"], state.get("run_id")
-            print(f"train {cfg.row_name}: resuming after epoch {start} from {latest}")
-        else:
-            print(f"train {cfg.row_name}: {latest} was made with other settings; starting anew")
-    run = tracker(run_id) if tracker is not None else None
+    if resume:
+        start, history, run_id = _resume(method, latest, fingerprint, device, cfg, main)
+    # Every process now holds rank 0's weights; and rank 0 must not replace latest.pt
+    # while another still reads it.
+    distributed.broadcast_parameters(method.nets.values())
+    distributed.barrier()
+    run = tracker(run_id) if tracker is not None and main else None
     run_id = run.run_id if run is not None else None
 
     n = len(data)
     iters = min(t.iters_per_epoch, n) if t.iters_per_epoch > 0 else n
+    steps = steps_per_epoch(iters, info.world_size)
     t0 = time.time()
-    bar = tqdm(total=t.epochs * iters, initial=start * iters, desc=f"train {cfg.row_name}",
-               unit="it", disable=not progress, mininterval=5)
+    bar = tqdm(total=t.epochs * steps, initial=start * steps, desc=f"train {cfg.row_name}",
+               unit="it", disable=not progress or not main, mininterval=5)
     status = "FAILED"
     try:
         for epoch in range(start, t.epochs):
             lr = t.lr * lr_factor(epoch, t.epochs, t.epochs_decay)
             method.set_lr(lr)
-            sums: dict[str, float] = {}
             te = time.time()
-            for it, i in enumerate(epoch_order(n, cfg.seed, epoch)[:iters]):
-                gen = iteration_generator(cfg.seed, epoch, it)
-                flip = t.flip and bool(torch.rand(1, generator=gen) < 0.5)
-                unpaired = (int(torch.randint(n, (1,), generator=gen))
-                            if cfg.row.model == "cyclegan" else None)
-                losses = method.step(make_batch(data, i, flip, device, unpaired), gen)
-                for k, v in losses.items():
-                    if not math.isfinite(v):
-                        raise FloatingPointError(
-                            f"train {cfg.row_name}: loss {k} became {v} at epoch {epoch + 1}, "
-                            f"iteration {it + 1} (lower train.lr?)")
-                    sums[k] = sums.get(k, 0.0) + v
-                bar.update(1)
-            means = {k: v / iters for k, v in sums.items()}
+            means = _train_epoch(method, data, cfg, epoch, iters, info, device, bar)
             bar.set_postfix({k: f"{v:.3g}" for k, v in means.items() if k in ("L1", "NCE", "D")})
             history.append({"epoch": epoch + 1, **means, "lr": lr,
                             "seconds": round(time.time() - te, 3)})
-            _write_curves(curves_csv, history)
-            if run is not None:
-                run.log_metrics({**means, "lr": lr}, step=epoch + 1)
-            last = epoch + 1 == t.epochs
-            if (epoch + 1) % t.checkpoint_every == 0 or last:
-                ckpt.save_atomic(_state(method, epoch + 1, history, fingerprint, run_id), latest)
-            if (epoch + 1) % t.sample_every == 0 or last:
-                grid = save_grid(out_dir / "samples" / f"epoch_{epoch + 1:04d}.png",
-                                 _grid_rows(method, data, t.sample_ids, device))
-                if run is not None:
-                    run.log_artifact(grid, "samples")
+            if main:
+                _epoch_outputs(method, data, cfg, epoch, history, fingerprint, run_id, run,
+                               out_dir, curves_csv, device)
         bar.close()
-        export_generator(method, out_dir / "generator.pt", cfg)
-        summary = summarize(cfg, history, iters, time.time() - t0, device)
-        write_json(metrics_json, summary)
-        if run is not None:
-            run.log_metrics({k: v for k, v in summary.items()
-                             if isinstance(v, int | float) and not isinstance(v, bool)})
+        summary = summarize(cfg, history, iters, time.time() - t0, device,
+                            world_size=info.world_size, amp=method.amp_dtype,
+                            channels_last=method.channels_last)
+        if main:
+            _final_outputs(method, cfg, summary, run, out_dir, metrics_json)
+        distributed.barrier()  # every process returns once the outputs are complete
         status = "FINISHED"
         return summary
     finally:
@@ -172,14 +244,49 @@ def train_row(cfg: TrainingConfig, data: PairSet, out_dir: Path, curves_csv: Pat
             run.end(status)
 
 
+def _epoch_outputs(method: Method, data: PairSet, cfg: TrainingConfig, epoch: int,
+                   history: list[dict[str, float]], fingerprint: str, run_id: str | None, run,
+                   out_dir: Path, curves_csv: Path, device: torch.device) -> None:
+    """Rank 0's per-epoch files: curves, MLflow metrics, checkpoint, sample grid."""
+    t, means = cfg.train, history[-1]
+    _write_curves(curves_csv, history)
+    if run is not None:
+        run.log_metrics({k: v for k, v in means.items() if k not in ("epoch", "seconds")},
+                        step=epoch + 1)
+    last = epoch + 1 == t.epochs
+    if (epoch + 1) % t.checkpoint_every == 0 or last:
+        ckpt.save_atomic(_state(method, epoch + 1, history, fingerprint, run_id),
+                         out_dir / "latest.pt")
+    if (epoch + 1) % t.sample_every == 0 or last:
+        grid = save_grid(out_dir / "samples" / f"epoch_{epoch + 1:04d}.png",
+                         _grid_rows(method, data, t.sample_ids, device))
+        if run is not None:
+            run.log_artifact(grid, "samples")
+
+
+def _final_outputs(method: Method, cfg: TrainingConfig, summary: dict[str, Any], run,
+                   out_dir: Path, metrics_json: Path) -> None:
+    export_generator(method, out_dir / "generator.pt", cfg)
+    write_json(metrics_json, summary)
+    if run is not None:
+        run.log_metrics({k: v for k, v in summary.items()
+                         if isinstance(v, int | float) and not isinstance(v, bool)})
+
+
 def summarize(cfg: TrainingConfig, history: list[dict[str, float]], iters: int,
-              seconds: float, device: torch.device) -> dict[str, Any]:
-    """The numbers DVC compares: first/last epoch L1 (held-in), and the cost."""
+              seconds: float, device: torch.device, *, world_size: int = 1,
+              amp: torch.dtype | None = None, channels_last: bool = False) -> dict[str, Any]:
+    """The numbers DVC compares: first/last epoch L1 (held-in), and the cost.
+    ``seconds_per_iter`` is wall time per training pair, so with several processes it
+    shows their throughput; ``steps_per_epoch`` is the optimizer steps (iters / W)."""
     first, last = history[0], history[-1]
     trained = [h["seconds"] for h in history]
     return {
         "row": cfg.row_name, "epochs": len(history), "iters_per_epoch": iters,
-        "device": str(device),
+        "steps_per_epoch": steps_per_epoch(iters, world_size),
+        "device": str(device), "world_size": world_size,
+        "precision": "bf16" if amp == torch.bfloat16 else "fp32",
+        "channels_last": channels_last,
         "l1_first_epoch": round(first["L1"], 5), "l1_last_epoch": round(last["L1"], 5),
         "l1_ratio": round(last["L1"] / first["L1"], 4) if first["L1"] else None,
         "final": {k: round(v, 5) for k, v in last.items() if k not in ("epoch", "seconds")},

@@ -5,27 +5,74 @@ can checkpoint any of them the same way."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from typing import Any
+
 import torch
 import torch.nn as nn
 
+from fss.config import ParamsError
 from fss.losses import PerceptualLoss, gan_loss, l1_loss
 from fss.models.discriminator import PatchDiscriminator
 from fss.models.generator import ResnetGenerator
 from fss.models.layers import init_weights
 from fss.models.patchnce import PatchHead, patch_nce_loss
 from fss.patch_sampling import sample_indices
-from fss.training.config import TrainingConfig
+from fss.training import distributed
+from fss.training.config import TrainingConfig, TrainParams
 from fss.training.dataset import Batch
+
+NET_INPUTS = ("photo", "sketch", "mask", "unpaired_sketch")
 
 
 def _adam(params, cfg: TrainingConfig) -> torch.optim.Adam:
     return torch.optim.Adam(params, lr=cfg.train.lr, betas=(cfg.train.beta1, cfg.train.beta2))
 
 
-def _step(opt: torch.optim.Optimizer, loss: torch.Tensor) -> None:
-    opt.zero_grad(set_to_none=True)
+def amp_dtype(train: TrainParams, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype ``train.precision`` means on ``device`` (None: plain fp32)."""
+    if train.precision == "fp32":
+        return None
+    bf16_gpu = device.type == "cuda" and torch.cuda.is_bf16_supported()
+    if train.precision == "auto":
+        return torch.bfloat16 if bf16_gpu else None
+    if device.type == "cuda" and not bf16_gpu:
+        raise ParamsError(f"train.precision 'bf16': {device} has no bf16 support "
+                          "(use auto or fp32)")
+    return torch.bfloat16
+
+
+def use_channels_last(train: TrainParams, device: torch.device) -> bool:
+    # auto: only CUDA's convolutions gain from NHWC; on CPU it mostly adds conversions.
+    return train.channels_last == "always" or (train.channels_last == "auto"
+                                               and device.type == "cuda")
+
+
+def _step(opts: torch.optim.Optimizer | Sequence[torch.optim.Optimizer], loss: torch.Tensor,
+          world_size: int = 1) -> None:
+    """zero_grad, backward, step; with several processes the gradients are averaged
+    over them between backward and step (see ``fss.training.distributed``)."""
+    opts = [opts] if isinstance(opts, torch.optim.Optimizer) else list(opts)
+    for opt in opts:
+        opt.zero_grad(set_to_none=True)
     loss.backward()
-    opt.step()
+    if world_size > 1:
+        distributed.average_gradients(
+            [p for opt in opts for group in opt.param_groups for p in group["params"]],
+            world_size)
+    for opt in opts:
+        opt.step()
+
+
+def _float(out: Any) -> Any:
+    # Losses are taken in fp32: bf16 keeps ~3 digits, too few for PatchNCE's logits / 0.07.
+    if isinstance(out, torch.Tensor):
+        return out.float()
+    if isinstance(out, list | tuple):
+        return type(out)(_float(o) for o in out)
+    return out
 
 
 def _gray(rgb: torch.Tensor) -> torch.Tensor:
@@ -38,6 +85,10 @@ class Method:
     optims: dict[str, torch.optim.Optimizer]
     generator_key = "G"
     mask_input = False
+    world_size = 1                      # processes whose gradients each step averages
+    amp_dtype: torch.dtype | None = None  # autocast dtype of the forward passes
+    channels_last = False
+    device_type = "cpu"
 
     def step(self, batch: Batch, gen: torch.Generator) -> dict[str, float]:
         raise NotImplementedError
@@ -62,7 +113,46 @@ class Method:
     def to(self, device: torch.device) -> Method:
         for n in self.nets.values():
             n.to(device)
+        self.device_type = device.type
         return self
+
+    def configure(self, *, amp: torch.dtype | None = None, channels_last: bool = False,
+                  world_size: int = 1) -> Method:
+        """Precision, memory layout and process count (call after ``to``)."""
+        self.amp_dtype, self.channels_last, self.world_size = amp, channels_last, world_size
+        if channels_last:
+            for m in self.layout_modules():
+                m.to(memory_format=torch.channels_last)
+        return self
+
+    def layout_modules(self) -> list[nn.Module]:
+        return list(self.nets.values())
+
+    def prepare(self, batch: Batch) -> Batch:
+        """The images the networks read in their memory layout (the RCS maps only feed
+        patch sampling, so they stay as they are)."""
+        if not self.channels_last:
+            return batch
+        return replace(batch, **{k: _nhwc(getattr(batch, k)) for k in NET_INPUTS})
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device_type, dtype=self.amp_dtype)
+
+    def amp(self, fn: Callable[..., Any], *args: Any) -> Any:
+        """``fn(*args)`` under autocast, its output back in fp32 for the losses."""
+        with self.autocast():
+            return _float(fn(*args))
+
+    def step_optimizers(self, names: Sequence[str], loss: torch.Tensor) -> None:
+        _step([self.optims[k] for k in names], loss, self.world_size)
+
+
+def _nhwc(t: torch.Tensor | None) -> torch.Tensor | None:
+    if t is None or t.ndim != 4:
+        return t
+    return t.contiguous(memory_format=torch.channels_last)
 
 
 class CUTMethod(Method):
@@ -93,6 +183,10 @@ class CUTMethod(Method):
             self.perceptual.to(device)
         return self
 
+    def layout_modules(self) -> list[nn.Module]:
+        extra = [self.perceptual] if self.perceptual is not None else []
+        return super().layout_modules() + extra
+
     def encoder_input_of_sketch(self, sketch: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """The sketch in the photo's input layout: gray replicated to 3 channels and,
         in mask rows, the same mask appended, so query and key share one encoder."""
@@ -101,8 +195,8 @@ class CUTMethod(Method):
     def nce_loss(self, src: torch.Tensor, fake_in: torch.Tensor, batch: Batch,
                  gen: torch.Generator) -> torch.Tensor:
         g, h, m = self.nets["G"], self.nets["H"], self.cfg.model
-        feats_k = g.encode(src, m.nce_layers)
-        feats_q = g.encode(fake_in, m.nce_layers)
+        feats_k = self.amp(g.encode, src, m.nce_layers)
+        feats_q = self.amp(g.encode, fake_in, m.nce_layers)
         face = batch.face[0, 0].cpu() if batch.face is not None else None
         hair = batch.hair[0, 0].cpu() if batch.hair is not None else None
         total = torch.zeros((), device=src.device)
@@ -112,7 +206,8 @@ class CUTMethod(Method):
             idx = sample_indices(self.cfg.row.sampling, hh, ww, face, hair, self.cfg.sampling, gen,
                                  stats)
             idx = idx.to(src.device)
-            total = total + patch_nce_loss(h(fq, layer, idx), h(fk, layer, idx), idx, m.nce_t)
+            q, k = self.amp(h, fq, layer, idx), self.amp(h, fk, layer, idx)
+            total = total + patch_nce_loss(q, k, idx, m.nce_t)
         # Share of layers whose RCS regions were too small and sampled uniformly instead:
         # should be 0 with working RCS maps; 1 means the row is silently plain CUT.
         self.last_fallback = stats.get("fallbacks", 0) / len(feats_q)
@@ -122,15 +217,15 @@ class CUTMethod(Method):
         g, d = self.nets["G"], self.nets["D"]
         lp, mode = self.cfg.loss, self.cfg.model.gan_mode
         src = self.generator_input(batch.photo, batch.mask)
-        fake = g(src)
+        fake = self.amp(g, src)
 
         d.requires_grad_(True)
-        loss_d = 0.5 * (gan_loss(d(fake.detach()), False, mode)
-                        + gan_loss(d(batch.sketch), True, mode))
-        _step(self.optims["D"], loss_d)
+        loss_d = 0.5 * (gan_loss(self.amp(d, fake.detach()), False, mode)
+                        + gan_loss(self.amp(d, batch.sketch), True, mode))
+        self.step_optimizers(["D"], loss_d)
 
         d.requires_grad_(False)
-        loss_gan = gan_loss(d(fake), True, mode)
+        loss_gan = gan_loss(self.amp(d, fake), True, mode)
         loss_nce = self.nce_loss(src, self.encoder_input_of_sketch(fake, batch.mask), batch, gen)
         loss_l1 = l1_loss(fake, batch.sketch)
         total = loss_gan + lp.beta * loss_nce
@@ -140,14 +235,10 @@ class CUTMethod(Method):
         if self.cfg.row.pixel_losses:
             total = total + lp.alpha * loss_l1
             if self.perceptual is not None:
-                loss_p = self.perceptual(fake, batch.sketch)
+                loss_p = self.amp(self.perceptual, fake, batch.sketch)
                 total = total + lp.gamma * loss_p
                 out["perceptual"] = loss_p.item()
-        self.optims["G"].zero_grad(set_to_none=True)
-        self.optims["H"].zero_grad(set_to_none=True)
-        total.backward()
-        self.optims["G"].step()
-        self.optims["H"].step()
+        self.step_optimizers(["G", "H"], total)
         out["L1"] = loss_l1.item()  # logged for every row; a loss term only with pixel_losses
         out["G_total"] = total.item()
         return out
@@ -168,17 +259,18 @@ class Pix2PixMethod(Method):
 
     def step(self, batch: Batch, gen: torch.Generator) -> dict[str, float]:
         g, d, mode = self.nets["G"], self.nets["D"], self.cfg.model.gan_mode
-        fake = g(batch.photo)
+        fake = self.amp(g, batch.photo)
         d.requires_grad_(True)
         fake_pair = torch.cat([batch.photo, fake.detach()], 1)
         real_pair = torch.cat([batch.photo, batch.sketch], 1)
-        loss_d = 0.5 * (gan_loss(d(fake_pair), False, mode) + gan_loss(d(real_pair), True, mode))
-        _step(self.optims["D"], loss_d)
+        loss_d = 0.5 * (gan_loss(self.amp(d, fake_pair), False, mode)
+                        + gan_loss(self.amp(d, real_pair), True, mode))
+        self.step_optimizers(["D"], loss_d)
         d.requires_grad_(False)
-        loss_gan = gan_loss(d(torch.cat([batch.photo, fake], 1)), True, mode)
+        loss_gan = gan_loss(self.amp(d, torch.cat([batch.photo, fake], 1)), True, mode)
         loss_l1 = l1_loss(fake, batch.sketch)
         total = loss_gan + self.cfg.loss.pix2pix_l1 * loss_l1
-        _step(self.optims["G"], total)
+        self.step_optimizers(["G"], total)
         return {"D": loss_d.item(), "G_GAN": loss_gan.item(), "L1": loss_l1.item(),
                 "G_total": total.item()}
 
@@ -209,25 +301,26 @@ class CycleGANMethod(Method):
         photo = batch.photo
         sketch = batch.unpaired_sketch if batch.unpaired_sketch is not None else batch.sketch
 
-        fake_s, fake_p = g(photo), f(sketch)
+        a = self.amp
+        fake_s, fake_p = a(g, photo), a(f, sketch)
         ds.requires_grad_(False)
         dp.requires_grad_(False)
-        loss_gan = gan_loss(ds(fake_s), True, mode) + gan_loss(dp(fake_p), True, mode)
-        loss_cyc = l1_loss(f(fake_s), photo) + l1_loss(g(fake_p), sketch)
+        loss_gan = gan_loss(a(ds, fake_s), True, mode) + gan_loss(a(dp, fake_p), True, mode)
+        loss_cyc = l1_loss(a(f, fake_s), photo) + l1_loss(a(g, fake_p), sketch)
         loss_idt = torch.zeros((), device=photo.device)
         if lp.identity > 0:
-            loss_idt = (l1_loss(g(sketch.expand(-1, 3, -1, -1)), sketch)
-                        + l1_loss(f(_gray(photo)), photo))
+            loss_idt = (l1_loss(a(g, sketch.expand(-1, 3, -1, -1)), sketch)
+                        + l1_loss(a(f, _gray(photo)), photo))
         total = loss_gan + lp.cycle * loss_cyc + lp.cycle * lp.identity * loss_idt
-        _step(self.optims["G"], total)
+        self.step_optimizers(["G"], total)
 
         ds.requires_grad_(True)
         dp.requires_grad_(True)
-        loss_d = 0.5 * (gan_loss(ds(sketch), True, mode)
-                        + gan_loss(ds(fake_s.detach()), False, mode)
-                        + gan_loss(dp(photo), True, mode)
-                        + gan_loss(dp(fake_p.detach()), False, mode))
-        _step(self.optims["D"], loss_d)
+        loss_d = 0.5 * (gan_loss(a(ds, sketch), True, mode)
+                        + gan_loss(a(ds, fake_s.detach()), False, mode)
+                        + gan_loss(a(dp, photo), True, mode)
+                        + gan_loss(a(dp, fake_p.detach()), False, mode))
+        self.step_optimizers(["D"], loss_d)
         with torch.no_grad():
             l1 = l1_loss(fake_s, batch.sketch)
         return {"D": loss_d.item(), "G_GAN": loss_gan.item(), "cycle": loss_cyc.item(),

@@ -1,0 +1,73 @@
+"""Bootstrap confidence intervals over test images (percentile method): the spread a
+metric's mean would show on another draw of test faces of the same size. Pure numpy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class BootstrapParams:
+    resamples: int = 1000
+    level: float = 0.95
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.resamples < 1:
+            raise ValueError(f"bootstrap resamples must be >= 1, got {self.resamples}")
+        if not 0 < self.level < 1:
+            raise ValueError(f"bootstrap level must be in (0, 1), got {self.level}")
+
+
+@dataclass(frozen=True)
+class Interval:
+    mean: float
+    lo: float
+    hi: float
+
+    @property
+    def excludes_zero(self) -> bool:
+        return self.lo > 0 or self.hi < 0
+
+    def as_list(self, decimals: int = 4) -> list[float]:
+        return [round(self.lo, decimals), round(self.hi, decimals)]
+
+
+def _finite(values: np.ndarray | list[float]) -> np.ndarray:
+    v = np.asarray(values, np.float64)
+    if v.ndim != 1:
+        raise ValueError(f"bootstrap needs a 1-d sample, got shape {v.shape}")
+    return v
+
+
+def _interval(v: np.ndarray, p: BootstrapParams) -> Interval:
+    if len(v) == 0:
+        raise ValueError("bootstrap of an empty sample")
+    rng = np.random.default_rng(p.seed)
+    idx = rng.integers(0, len(v), size=(p.resamples, len(v)))
+    means = v[idx].mean(axis=1)
+    tail = 100 * (1 - p.level) / 2
+    lo, hi = np.percentile(means, [tail, 100 - tail])
+    return Interval(float(v.mean()), float(lo), float(hi))
+
+
+def bootstrap_ci(values: np.ndarray | list[float], p: BootstrapParams = BootstrapParams()
+                 ) -> Interval:
+    """The mean of ``values`` and its ``p.level`` interval; non-finite values (PSNR of
+    an identical image is +inf) are left out, as they are from the mean itself."""
+    v = _finite(values)
+    return _interval(v[np.isfinite(v)], p)
+
+
+def paired_bootstrap(a: np.ndarray | list[float], b: np.ndarray | list[float],
+                     p: BootstrapParams = BootstrapParams()) -> Interval:
+    """Interval of mean(b - a) over the same test images, resampled together, so the
+    images' own difficulty cancels. Pairs with a non-finite value are left out."""
+    a, b = _finite(a), _finite(b)
+    if a.shape != b.shape:
+        raise ValueError(f"paired bootstrap needs equal-length samples, got {len(a)} and "
+                         f"{len(b)}")
+    d = b - a
+    return _interval(d[np.isfinite(d)], p)

@@ -1,0 +1,31 @@
+"""Stage ablation_tests: paired bootstrap between adjacent ablation rows (cut -> rcs ->
+dss -> mask -> fss) on SSIM, PSNR and rank-1 -> metrics/ablation_tests.json."""
+
+from pathlib import Path
+
+from fss.ablation_tests import ablation_tests
+from fss.config import load_params, section
+from fss.errors import one_line_errors
+from fss.evaluation import EvaluateParams
+from fss.io import write_json
+from fss.published import ABLATION_ROWS
+from fss.runs import seeds_of
+
+
+@one_line_errors
+def main() -> None:
+    params = load_params()
+    rows = [r for r in ABLATION_ROWS if r in (params.get("rows") or {})]
+    boot = section(params, "evaluate", EvaluateParams).bootstrap()
+    out = ablation_tests(Path("results"), Path("metrics/recognition_hits.csv"), rows,
+                         seeds_of(params), boot)
+    write_json(Path("metrics/ablation_tests.json"), out)
+    for p in out["pairs"]:
+        a = p["subsets"]["all"]
+        print(f"{p['from']} -> {p['to']}: " + ", ".join(
+            f"{k} {a[k]['diff']:+.4f} {a[k]['ci']}{' *' if a[k]['significant'] else ''}"
+            for k in ("ssim", "psnr", "rank1") if k in a))
+
+
+if __name__ == "__main__":
+    main()
