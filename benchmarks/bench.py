@@ -125,6 +125,21 @@ def _matmul_gflops(n: int = 2048, repeats: int = 5) -> float:
     return 2 * n ** 3 / statistics.median(times) / 1e9
 
 
+def _row_table(rows: list[str], size: int, ngf: int, blocks: int, repeats: int,
+               warmup: int) -> None:
+    """Each row in a fresh process (its own peak memory); ratios to the first row."""
+    print("| row | s / iteration | x " + rows[0] + " | peak RSS (MB) |\n|---|---|---|---|")
+    res = {}
+    for row in rows:
+        cmd = [sys.executable, __file__, "--worker", row, "--size", str(size), "--ngf", str(ngf),
+               "--blocks", str(blocks), "--repeats", str(repeats), "--warmup", str(warmup)]
+        line = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
+        r = res[row] = json.loads(line.strip().splitlines()[-1])
+        print(f"| {row} | {r['s_per_iter']:.3f} | "
+              f"{r['s_per_iter'] / res[rows[0]]['s_per_iter']:.2f} | {r['peak_rss_mb']:.0f} |",
+              flush=True)
+
+
 @app.command()
 def main(
     size: Annotated[int, typer.Option(help="Training image size.")] = 128,
@@ -136,6 +151,10 @@ def main(
     infer_ngf: Annotated[int, typer.Option(help="Inference generator width.")] = 64,
     infer_blocks: Annotated[int, typer.Option(help="Inference residual blocks.")] = 9,
     infer_batch: Annotated[int, typer.Option(help="Inference batch.")] = 4,
+    paper_rows: Annotated[str, typer.Option(
+        help="Rows also timed at the paper's scale (256x256, ngf 64, 9 blocks), comma-"
+             "separated; '' skips.")] = "cut,fss",
+    paper_repeats: Annotated[int, typer.Option(help="Timed iterations at paper scale.")] = 3,
     worker: Annotated[str, typer.Option(hidden=True)] = "",
 ) -> None:
     if worker:  # one row in a fresh process, so its peak memory is its own
@@ -145,21 +164,18 @@ def main(
           f"{os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"\n## Training step, {size}x{size}, ngf {ngf}, {blocks} blocks, batch 1 "
           f"(median of {repeats} after {warmup} warm-up)\n")
-    print("| row | s / iteration | x cut | peak RSS (MB) |\n|---|---|---|---|")
-    res = {}
-    for row in ROWS:
-        cmd = [sys.executable, __file__, "--worker", row, "--size", str(size), "--ngf", str(ngf),
-               "--blocks", str(blocks), "--repeats", str(repeats), "--warmup", str(warmup)]
-        line = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
-        res[row] = json.loads(line.strip().splitlines()[-1])
-        r = res[row]
-        print(f"| {row} | {r['s_per_iter']:.3f} | {r['s_per_iter'] / res['cut']['s_per_iter']:.2f}"
-              f" | {r['peak_rss_mb']:.0f} |", flush=True)
+    _row_table(ROWS, size, ngf, blocks, repeats, warmup)
+    rows = [r for r in paper_rows.split(",") if r]
+    if rows:
+        print(f"\n## Training step at the paper's scale, 256x256, ngf 64, 9 blocks, batch 1 "
+              f"(median of {paper_repeats} after 1 warm-up; VGG16 perceptual)\n")
+        _row_table(rows, 256, 64, 9, paper_repeats, 1)
     gflop = _generator_gflop(infer_size, infer_ngf, infer_blocks)
     mm = _matmul_gflops()
     print(f"\n## Inference, generator {infer_size}x{infer_size}, ngf {infer_ngf}, "
           f"{infer_blocks} blocks, mask input: {gflop:.1f} GFLOP per image; "
-          f"machine matmul (2048^2 fp32): {mm:.0f} GFLOP/s\n")
+          f"machine matmul (2048^2 fp32): {mm:.0f} GFLOP/s, so at most {mm / gflop:.2f} "
+          "images/s even at 100 % of that rate\n")
     print("| variant | images / s | achieved GFLOP/s | share of matmul |\n|---|---|---|---|")
     for r in _inference(infer_size, infer_ngf, infer_blocks, infer_batch, 3):
         achieved = r["images_per_s"] * gflop

@@ -1004,7 +1004,16 @@ def _ablation_bullet(tests: Mapping[str, Any] | None) -> str:
 def _seeds_bullet(rows: Mapping[str, dict | None], trained: Sequence[str]) -> str:
     multi = [r for r in trained if len((rows.get(r) or {}).get("seeds") or []) > 1]
     if not multi:
-        return ""
+        if not any(rows.get(r) for r in trained):
+            return ""
+        # The intervals hold each trained model fixed; with one run per row nothing
+        # here measures how much a second training run would differ.
+        return ("**One training run per row.** The intervals and ✱ marks cover the draw "
+                "of test faces only, not training randomness: a GAN trained again with "
+                "another seed can move by more than these intervals, so a row-to-row "
+                "difference is a difference between these two trained models, not yet "
+                "between methods. Train more seeds (`-S 'train.seeds=[0,1,2]'`) to see "
+                "the seed spread.")
     seeds = sorted({s for r in multi for s in rows[r]["seeds"]})
     stds = {k: [v for r in multi
                 if (v := _num((subset_metrics(rows, r, "all") or {}).get(f"{k}_std")))

@@ -44,6 +44,8 @@ def main(
 
     s = train_row(cfg, data, Path("models") / name, Path("plots/train") / f"{name}.csv",
                   Path("metrics/train") / f"{name}.json", resume=resume, tracker=tracker)
+    if os.environ.get("RANK", "0") != "0":  # under torchrun: one summary line, rank 0's
+        return
     print(f"train {name}: {s['epochs']} epochs, L1 {s['l1_first_epoch']} -> {s['l1_last_epoch']}, "
           f"{s['seconds_per_iter']} s/iter")
 

@@ -429,7 +429,8 @@ def test_how_to_read_quotes_the_inputs(report):
     assert f"{len(rev)} significantly reversed (CUT → W/ RCS: PSNR XM2VTS)" in how
     # interval half-widths: every fixture row has ±0.01 SSIM, ±0.5 dB PSNR; level 0.9
     assert "±0.0100 SSIM and ±0.50 dB PSNR on CUHK" in how and "90 % bootstrap" in how
-    assert "**Seeds.**" not in how  # one seed
+    assert "**Seeds.**" not in how  # one seed: the caveat instead
+    assert "**One training run per row.**" in how and "not training randomness" in how
 
 
 def test_missing_floor_and_ablation_say_not_run(tree):
