@@ -33,3 +33,21 @@ def weights_dir(monkeypatch) -> Path:
         pytest.skip("pretrained weights not found (set FSS_WEIGHTS or put ../shared beside)")
     monkeypatch.setenv("FSS_WEIGHTS", str(w))
     return w
+
+
+def tiny_pairs(n: int = 3, s: int = 32):
+    """A tiny training PairSet (random photos/sketches/masks, a square face region and a
+    hair band) for the training and multi-process tests."""
+    import torch
+
+    from fss.training.dataset import PairSet
+
+    g = torch.Generator().manual_seed(0)
+    face = torch.zeros(n, 1, s, s)
+    face[..., 8:24, 8:24] = 0.9
+    hair = torch.zeros(n, 1, s, s)
+    hair[..., 0:8, 4:28] = 0.7
+    return PairSet(ids=[f"p{i}" for i in range(n)],
+                   photos=torch.rand(n, 3, s, s, generator=g) * 2 - 1,
+                   sketches=torch.rand(n, 1, s, s, generator=g) * 2 - 1,
+                   masks=(torch.rand(n, 1, s, s, generator=g) > 0.3).float(), face=face, hair=hair)

@@ -17,10 +17,11 @@ from fss.patch_sampling import SamplingParams
 from fss.training import checkpoint as ckpt
 from fss.training import distributed
 from fss.training.config import LossParams, ModelParams, RowParams, TrainingConfig, TrainParams
-from fss.training.dataset import PairSet, make_batch
+from fss.training.dataset import make_batch
 from fss.training.distributed import DistInfo
 from fss.training.loop import run_fingerprint, sample_position, steps_per_epoch, train_row
 from fss.training.methods import CUTMethod, _step, amp_dtype, build_method
+from tests.conftest import tiny_pairs
 
 TINY_MODEL = ModelParams(ngf=4, ndf=4, n_blocks=2, mlp_dim=16, nce_layers=(0, 4, 8))
 TINY_SAMPLING = SamplingParams(num_patches=16, n_face=16, n_hair=8)
@@ -28,16 +29,7 @@ TINY_G = GeneratorParams(ngf=4, n_blocks=1)
 CUT_ROW = RowParams(model="cut", sampling="dss", mask_input=True, pixel_losses=True)
 
 
-def _data(n: int = 3, s: int = 32) -> PairSet:
-    g = torch.Generator().manual_seed(0)
-    face = torch.zeros(n, 1, s, s)
-    face[..., 8:24, 8:24] = 0.9
-    hair = torch.zeros(n, 1, s, s)
-    hair[..., 0:8, 4:28] = 0.7
-    return PairSet(ids=[f"p{i}" for i in range(n)],
-                   photos=torch.rand(n, 3, s, s, generator=g) * 2 - 1,
-                   sketches=torch.rand(n, 1, s, s, generator=g) * 2 - 1,
-                   masks=(torch.rand(n, 1, s, s, generator=g) > 0.3).float(), face=face, hair=hair)
+_data = tiny_pairs
 
 
 def _cfg(row: RowParams = CUT_ROW, **train) -> TrainingConfig:

@@ -14,23 +14,14 @@ from fss.training.config import (
     TrainingConfig,
     TrainParams,
 )
-from fss.training.dataset import PairSet
 from fss.training.loop import lr_factor, train_row
+from tests.conftest import tiny_pairs
 
 TINY_MODEL = ModelParams(ngf=4, ndf=4, n_blocks=5, mlp_dim=16)
 TINY_SAMPLING = SamplingParams(num_patches=16, n_face=16, n_hair=8)
 
 
-def _data(n=3, s=32):
-    g = torch.Generator().manual_seed(0)
-    face = torch.zeros(n, 1, s, s)
-    face[..., 8:24, 8:24] = 0.9
-    hair = torch.zeros(n, 1, s, s)
-    hair[..., 0:8, 4:28] = 0.7
-    return PairSet(ids=[f"p{i}" for i in range(n)],
-                   photos=torch.rand(n, 3, s, s, generator=g) * 2 - 1,
-                   sketches=torch.rand(n, 1, s, s, generator=g) * 2 - 1,
-                   masks=(torch.rand(n, 1, s, s, generator=g) > 0.3).float(), face=face, hair=hair)
+_data = tiny_pairs
 
 
 def _cfg(row: RowParams, **train) -> TrainingConfig:

@@ -1,0 +1,149 @@
+"""The report stage: ``reports/report.md`` and the figures it embeds, from the metrics
+the other stages wrote. Every number of ours comes from ``metrics/*.json``; every
+"(paper)" number from ``fss.published``. Rendering functions are pure (dicts in,
+markdown or arrays out); only ``load_inputs`` and ``write_report`` touch the disk.
+
+One job per module, each importing only those before it: ``cells`` (numbers, cells,
+markdown tables), then ``tables`` (the paper's tables and those beyond it), ``reading``
+(the prose: how far from the paper, how to read, provenance, deviations) and ``figures``,
+then ``inputs`` (reading the files); this module puts the report together."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from fss.io import atomic_dir, save_png
+from fss.report.cells import (
+    NOT_RUN,
+    STAR,
+    Line,
+    _get,
+    _num,
+    cell,
+    compare_table,
+    kid_cell,
+    seeds_note,
+)
+from fss.report.figures import (
+    LABEL_H,
+    _tile_size,
+    figure_grid,
+    figure_ids,
+    figure_specs,
+    load_tiles,
+)
+from fss.report.inputs import Inputs, load_inputs, summarize_probes
+from fss.report.reading import (
+    PAPER_SETUP,
+    bootstrap_settings,
+    deviations,
+    how_far,
+    how_to_read,
+    provenance,
+    run_profile,
+    setup_summary,
+    weights_hash,
+)
+from fss.report.tables import (
+    ablation_section,
+    all_images_table,
+    rcs_section,
+    region_table,
+    table3,
+    table7,
+    tables4_6,
+    training_table,
+)
+from fss.tracking import git_commit
+
+# What other code and the tests import from ``fss.report``.
+__all__ = [
+    "LABEL_H", "STAR", "Inputs", "Line", "cell", "compare_table", "deviations", "figure_grid",
+    "figure_ids", "kid_cell", "load_inputs", "render_report", "seeds_note",
+    "summarize_probes", "weights_hash", "write_figures", "write_report",
+]
+
+
+# ---------------------------------------------------------------- the whole report
+
+def render_report(inp: Inputs, figures: Sequence[tuple[str, str]], commit: str,
+                  date: str) -> str:
+    """The markdown; ``figures`` = (file name under figures/, caption)."""
+    profile, _ = run_profile(inp)
+    trained = inp.trained
+    resamples, level = bootstrap_settings(inp)
+    dev = deviations(inp.params, inp.source.get("kind"))
+    parts = [
+        "# FSS reproduction report", "",
+        f"All numbers below: profile **{profile}** ({setup_summary(inp.params)}), read from "
+        "`metrics/` (a trained row's runs: `metrics/<row>/seed<k>.json`); numbers marked "
+        "*(paper)* are the published values (Du et al., "
+        f"Sci. Rep. 15:16056, 2025; {PAPER_SETUP}). Δ = ours − paper; FID: lower is better, "
+        "PSNR, SSIM and rank-1: higher is better; the word after Δ says which ours is. "
+        f"'{NOT_RUN}' = the row's metrics file is missing; 'not evaluated' = the file has "
+        "no numbers for that subset.", "",
+        how_far(inp),
+        how_to_read(inp),
+        table3(inp.rows, trained, inp.floor),
+        ablation_section(inp.ablation, level, resamples),
+        tables4_6(inp.rows, inp.floor),
+        table7(inp.recognition, trained),
+        "## Figures", "",
+    ]
+    if figures:
+        for name, caption in figures:
+            parts += [f"![{caption}](figures/{name})", "", f"*{caption}*", ""]
+        parts += [f"Test ids shown: {', '.join(i for _, i in figure_ids(inp.test_ids))}; grey "
+                  "tile = image missing.", ""]
+    else:
+        parts += ["No figures: `data/splits.csv` or the images are missing.", ""]
+    parts += [
+        "## Beyond the paper", "",
+        all_images_table(inp.rows, trained, inp.floor),
+        region_table(inp.rows, trained),
+        training_table(inp.train, trained),
+        rcs_section(inp.rcs),
+        provenance(inp, commit, date),
+        "## Deviations from the paper", "",
+        *(f"- {d}" for d in dev), "",
+    ]
+    return "\n".join(parts)
+
+
+def write_figures(root: Path, inp: Inputs, out: Path) -> list[tuple[str, str]]:
+    """Render every figure into ``out/figures`` (replaced atomically as one folder)."""
+    ids = figure_ids(inp.test_ids)
+    written: list[tuple[str, str]] = []
+    with atomic_dir(out / "figures") as tmp:
+        if not ids:
+            return written
+        default = int(_num(_get(inp.params, "align.size")) or 64)
+        for spec in figure_specs(root, inp.trained):
+            tiles = load_tiles(root, spec, ids)
+            grid = figure_grid(tiles, [c[0] for c in spec.columns], _tile_size(tiles, default))
+            save_png(tmp / f"{spec.name}.png", grid)
+            written.append((f"{spec.name}.png", spec.caption))
+    return written
+
+
+def write_report(root: Path, out: Path) -> Path:
+    """Read everything under ``root``; write ``out/report.md`` and ``out/figures/``, each
+    replaced atomically (other files under ``out``, e.g. committed baselines, untouched)."""
+    root, out = Path(root), Path(out)
+    inp = load_inputs(root)
+    figures = write_figures(root, inp, out)
+    date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    text = render_report(inp, figures, git_commit(root, mark_dirty=True), date)
+    target = out / "report.md"
+    for stale in out.glob(".report.md.tmp-*"):  # left by a killed run
+        stale.unlink(missing_ok=True)
+    tmp = out / f".report.md.tmp-{os.getpid()}"
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, target)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return target

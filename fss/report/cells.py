@@ -1,0 +1,226 @@
+"""Numbers and cells: how one number of ours, or the paper's, becomes a table cell, the
+same way in every table (``value [lo, hi]`` for one run, ``mean ± std`` over seeds, Δ to
+the paper with its direction), and the markdown table they go in. Every other module of
+the report builds on these; this one imports none of them."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from fss import published as pub
+
+# The evaluate stage's trivial references (fss.evaluation.REFERENCES; not imported so
+# that the report does not pull in torch).
+REFERENCES: tuple[str, ...] = ("photo", "mean_sketch")
+# The fid_reference stage's real-sketch floor (metrics/fid_floor.json), shown beside them.
+FLOOR = "floor"
+REFERENCE_NAMES = {"photo": "photo (grayscale test photo)",
+                   "mean_sketch": "mean training sketch",
+                   FLOOR: "real sketches (floor)"}
+# evaluate writes KID's spread over KID subsets as "kid_std", the name summarize_seeds
+# gives a spread over seeds; load_inputs renames it so that both can live in one dict.
+KID_SPREAD = "kid_spread"
+STAR = "✱"  # an ablation step whose interval excludes 0
+DEFAULT_ROWS: tuple[str, ...] = ("cut", "rcs", "dss", "mask", "fss", "pix2pix", "cyclegan")
+NOT_RUN = "not run"
+PUBLISHED_ONLY = "published only"
+DASH = "—"
+
+
+@dataclass(frozen=True)
+class Metric:
+    title: str
+    decimals: int
+    lower_is_better: bool
+    published: bool = True  # False: the paper has no such number (no paper / Δ columns)
+
+
+METRICS: dict[str, Metric] = {
+    "fid": Metric("FID ↓", 2, True),
+    "kid": Metric("KID×1000 ↓", 2, True, published=False),
+    "psnr": Metric("PSNR ↑", 2, False),
+    "ssim": Metric("SSIM ↑", 4, False),
+    "rank1": Metric("rank-1 % ↑", 2, False),
+}
+
+
+# ---------------------------------------------------------------- numbers and cells
+
+def _num(v: Any) -> float | None:
+    """A finite number, or None (missing key, null, NaN)."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return None
+    return float(v) if math.isfinite(v) else None
+
+
+def fmt(value: Any, decimals: int) -> str:
+    v = _num(value)
+    return DASH if v is None else f"{v:.{decimals}f}"
+
+
+def _pair(v: Any) -> tuple[float, float] | None:
+    """``[lo, hi]`` of finite numbers, or None."""
+    if isinstance(v, Sequence) and not isinstance(v, str) and len(v) == 2:
+        lo, hi = _num(v[0]), _num(v[1])
+        if lo is not None and hi is not None:
+            return lo, hi
+    return None
+
+
+def cell(m: Mapping[str, Any] | None, key: str, decimals: int, scale: float = 1.0) -> str:
+    """One number of ours, the same way in every table: ``mean ± std`` when the row ran
+    several seeds (``<key>_std``), else ``value [lo, hi]`` with its bootstrap interval
+    over test images (``<key>_ci``), else the plain value. ``scale``: 100 for rates."""
+    m = m or {}
+    v = _num(m.get(key))
+    if v is None:
+        return DASH
+
+    def f(x: float) -> str:
+        return f"{x * scale:.{decimals}f}"
+
+    std = _num(m.get(f"{key}_std"))
+    if std is not None:
+        return f"{f(v)} ± {f(std)}"
+    ci = _pair(m.get(f"{key}_ci"))
+    return f"{f(v)} [{f(ci[0])}, {f(ci[1])}]" if ci else f(v)
+
+
+def kid_cell(m: Mapping[str, Any] | None) -> str:
+    """KID x 1000 ± its spread over KID subsets (always shown: a single KID says little
+    without it); with several seeds, their std after it. A dict straight from a file
+    (not through load_inputs) still calls the spread ``kid_std``."""
+    m = m or {}
+    d = METRICS["kid"].decimals
+    v = _num(m.get("kid"))
+    if v is None:
+        return DASH
+    renamed = KID_SPREAD in m
+    spread = _num(m.get(KID_SPREAD if renamed else "kid_std"))
+    seed_std = _num(m.get("kid_std")) if renamed else None
+    out = f"{v:.{d}f}" + (f" ± {spread:.{d}f}" if spread is not None else "")
+    return out + (f" (seeds ± {seed_std:.{d}f})" if seed_std is not None else "")
+
+
+def metric_cell(m: Mapping[str, Any] | None, key: str) -> str:
+    return kid_cell(m) if key == "kid" else cell(m, key, METRICS[key].decimals)
+
+
+def delta(ours: Any, paper: Any, metric: Metric) -> str:
+    """Signed ours - paper, with whether ours is better in that metric's direction."""
+    o, p = _num(ours), _num(paper)
+    if o is None or p is None:
+        return DASH
+    d = round(o - p, metric.decimals)
+    if d == 0:
+        return f"{0:.{metric.decimals}f} (equal)"
+    better = (d < 0) == metric.lower_is_better
+    return f"{d:+.{metric.decimals}f} ({'better' if better else 'worse'})"
+
+
+def row_label(row: str) -> str:
+    if row in REFERENCE_NAMES:
+        return f"{REFERENCE_NAMES[row]} *(reference)*"
+    name = pub.NAMES.get(row, row)
+    return f"{name} *({PUBLISHED_ONLY})*" if row in pub.PUBLISHED_ONLY else name
+
+
+def _table(header: Sequence[str], lines: Sequence[Sequence[str]]) -> list[str]:
+    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    return out + ["| " + " | ".join(cells) + " |" for cells in lines]
+
+
+@dataclass(frozen=True)
+class Line:
+    """One table line: ours (a metric dict, or None with ``status`` saying why) beside
+    the paper's (None where the paper has no such row)."""
+
+    row: str
+    ours: Mapping[str, Any] | None
+    paper: Mapping[str, float] | None
+    status: str = NOT_RUN
+
+
+def _ours(ln: Line, key: str) -> str:
+    if ln.ours is not None:
+        return metric_cell(ln.ours, key)
+    # the paper has no number of this kind for a method it alone ran
+    return DASH if ln.status == PUBLISHED_ONLY and not METRICS[key].published else ln.status
+
+
+def compare_table(lines: Sequence[Line], metrics: Sequence[str]) -> list[str]:
+    """Three adjacent columns per metric: ours | paper | delta; one (ours) for a metric
+    the paper does not report. Δ is taken on the mean."""
+    header = ["row"]
+    for k in metrics:
+        t = METRICS[k].title
+        header += [f"{t} ours", f"{t} (paper)", "Δ"] if METRICS[k].published else [f"{t} ours"]
+    body = []
+    for ln in lines:
+        cells = [row_label(ln.row)]
+        for k in metrics:
+            m = METRICS[k]
+            ours = _ours(ln, k)
+            if not m.published:
+                cells.append(ours)
+                continue
+            paper = fmt(ln.paper.get(k), m.decimals) if ln.paper else DASH
+            d = delta(ln.ours.get(k), ln.paper.get(k), m) if ln.ours and ln.paper else DASH
+            cells += [ours, paper, d]
+        body.append(cells)
+    return _table(header, body)
+
+
+def subset_metrics(rows: Mapping[str, dict | None], row: str, subset: str) -> dict | None:
+    m = rows.get(row)
+    if m is None:
+        return None
+    return (m.get("all") if subset == "all" else (m.get("subsets") or {}).get(subset)) or None
+
+
+def ablation_rows(trained: Sequence[str]) -> list[str]:
+    """The paper's ablation rows, then any row added in params that the paper lacks."""
+    known = set(pub.ABLATION_ROWS) | set(pub.COMPARISON_METHODS)
+    return list(pub.ABLATION_ROWS) + [r for r in trained if r not in known]
+
+
+def _seed_list(seeds: Sequence[Any]) -> str:
+    return ", ".join(str(s) for s in seeds)
+
+
+def seeds_note(dicts: Mapping[str, Mapping[str, Any] | None]) -> str:
+    """'mean ± std over seeds 0, 1' for the rows that ran several seeds; '' if none did.
+    Dicts without ``seeds`` (the references, which are not trained) do not count."""
+    runs = {r: list(d["seeds"]) for r, d in dicts.items() if d and d.get("seeds")}
+    multi = {r: s for r, s in runs.items() if len(s) > 1}
+    if not multi:
+        return ""
+    if len(multi) == len(runs) and len({tuple(s) for s in multi.values()}) == 1:
+        return f"Mean ± std over seeds {_seed_list(next(iter(multi.values())))}."
+    return ("Mean ± std over seeds for " + "; ".join(
+        f"{pub.NAMES.get(r, r)} (seeds {_seed_list(s)})" for r, s in multi.items())
+        + "; the other rows ran once.")
+
+
+def _text(v: Any) -> str:
+    """A string or count as a cell; a mean over seeds of a whole number prints whole."""
+    x = _num(v)
+    if x is not None:
+        return str(int(x)) if x == int(x) else f"{x:g}"
+    return DASH if v is None else str(v)
+
+
+def _get(params: Mapping[str, Any], dotted: str, default: Any = None) -> Any:
+    cur: Any = params
+    for k in dotted.split("."):
+        if not isinstance(cur, Mapping) or k not in cur:
+            return default
+        cur = cur[k]
+    return cur
+
+
+def _level(level: float | None) -> str:
+    return "" if level is None else f"{100 * level:g} % "

@@ -1,0 +1,184 @@
+"""Everything the report reads from disk, gathered into one ``Inputs`` (a missing file
+is None or empty, never an error), so that the rendering modules stay pure: params, each
+row's evaluations and training files with their seeds summarised, recognition, the FID
+floor, the ablation tests, RCS, alignment, the data source and the test ids."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from fss.report.cells import DEFAULT_ROWS, KID_SPREAD, REFERENCES
+from fss.runs import SEED_DIR, seed_paths, summarize_seeds
+
+
+@dataclass
+class Inputs:
+    """Everything the report reads; a file that was not there is None (or empty)."""
+
+    params: dict[str, Any] = field(default_factory=dict)
+    rows: dict[str, dict | None] = field(default_factory=dict)
+    train: dict[str, dict | None] = field(default_factory=dict)
+    recognition: dict | None = None  # probes per row (seeds summarised) + test_photos
+    floor: dict | None = None  # metrics/fid_floor.json
+    ablation: dict | None = None  # metrics/ablation_tests.json
+    rcs: dict | None = None
+    alignment: dict | None = None
+    source: dict[str, str] = field(default_factory=dict)
+    manifest: tuple[int, int] | None = None  # (entries, files)
+    test_ids: dict[str, list[str]] = field(default_factory=dict)
+    files: list[str] = field(default_factory=list)  # metrics files read, for provenance
+
+    @property
+    def trained(self) -> list[str]:
+        return trained_rows(self.params)
+
+
+def trained_rows(params: Mapping[str, Any]) -> list[str]:
+    """params' rows in the paper's order, then rows the paper lacks in params' order."""
+    rows = list(params.get("rows") or DEFAULT_ROWS)
+    return [r for r in DEFAULT_ROWS if r in rows] + [r for r in rows if r not in DEFAULT_ROWS]
+
+
+# ---------------------------------------------------------------- reading the inputs
+
+def _json(path: Path) -> dict | None:
+    if not path.is_file():
+        return None
+    with open(path) as f:
+        data = json.load(f)
+    return data if isinstance(data, dict) else None
+
+
+# pretrain_rcs's IoU file ("metrics/rcs.json" is the rcs row's evaluation).
+RCS_METRICS = ("pretrain_rcs.json",)
+
+
+def _evaluation(path: Path) -> dict | None:
+    """A row's evaluation metrics, or None; a file of another kind (see RCS_METRICS) is
+    not taken for one."""
+    d = _json(path)
+    return d if d is not None and isinstance(d.get("subsets"), dict) else None
+
+
+def metrics_files(root: Path) -> list[str]:
+    """Every metrics file present, relative to ``metrics/`` (for the provenance table)."""
+    m = Path(root) / "metrics"
+    return sorted(str(p.relative_to(m)) for p in m.rglob("*.json")) if m.is_dir() else []
+
+
+def _manifest_counts(path: Path) -> tuple[int, int] | None:
+    """(entries, files): a real-data entry is a pair with one sha256 per file."""
+    if not path.is_file():
+        return None
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    files = sum(max(1, sum(1 for k, v in r.items() if k and k.endswith("sha256") and v))
+                for r in rows)
+    return len(rows), files
+
+
+def _key_values(path: Path) -> dict[str, str]:
+    if not path.is_file():
+        return {}
+    with open(path, newline="") as f:
+        return {r["key"]: r["value"] for r in csv.DictReader(f) if "key" in r and "value" in r}
+
+
+def _test_ids(path: Path) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    if path.is_file():
+        with open(path, newline="") as f:
+            for r in csv.DictReader(f):
+                if r.get("split") == "test":
+                    out.setdefault(r["subset"], []).append(r["id"])
+    return out
+
+
+def split_kid_spread(d: dict | None) -> dict | None:
+    """An evaluation (or floor) dict with each subset's ``kid_std`` (KID's spread over
+    KID subsets) renamed ``kid_spread``, so that summarize_seeds's ``kid_std`` (spread
+    over seeds) does not overwrite it."""
+    if d is None:
+        return None
+
+    def fix(m: Any) -> Any:
+        if not isinstance(m, Mapping):
+            return m
+        return {(KID_SPREAD if k == "kid_std" else k): v for k, v in m.items()}
+
+    out = dict(d)
+    if isinstance(out.get("subsets"), Mapping):
+        out["subsets"] = {s: fix(m) for s, m in out["subsets"].items()}
+    if "all" in out:
+        out["all"] = fix(out["all"])
+    return out
+
+
+def seed_runs(folder: Path, row: str, read: Callable[[Path], dict | None]) -> dict | None:
+    """``folder/<row>/seed<k>.json`` of every seed present, summarised (mean ± std when
+    several); None when the row has none."""
+    runs = {s: d for s, p in seed_paths(folder, row).items() if (d := read(p)) is not None}
+    return summarize_seeds(list(runs.values()), list(runs)) if runs else None
+
+
+def summarize_probes(probes: Mapping[str, Any]) -> dict[str, Any]:
+    """recognition.json's probes keyed by run (``fss/seed0``) -> one per row, its seeds
+    summarised like the evaluations; other probes (``test_photos``) as they are."""
+    by_row: dict[str, dict[int, Mapping[str, Any]]] = {}
+    out: dict[str, Any] = {}
+    for name, p in probes.items():
+        row, _, tail = str(name).partition("/")
+        m = SEED_DIR.match(tail)
+        if m and isinstance(p, Mapping):
+            out.setdefault(row, None)  # keep the file's order
+            by_row.setdefault(row, {})[int(m.group(1))] = p
+        else:
+            out[name] = p
+    for row, runs in by_row.items():
+        seeds = sorted(runs)
+        out[row] = summarize_seeds([runs[s] for s in seeds], seeds)
+    return out
+
+
+def _recognition(path: Path) -> dict | None:
+    d = _json(path)
+    if d is None or not isinstance(d.get("probes"), Mapping):
+        return d
+    return {**d, "probes": summarize_probes(d["probes"])}
+
+
+def _evaluation_runs(path: Path) -> dict | None:
+    return split_kid_spread(_evaluation(path))
+
+
+def load_inputs(root: Path) -> Inputs:
+    root = Path(root)
+    params_path = root / "params.yaml"
+    params = yaml.safe_load(params_path.read_text()) if params_path.is_file() else {}
+    params = params if isinstance(params, dict) else {}
+    trained = trained_rows(params)
+    m = root / "metrics"
+    ablation = _json(m / "ablation_tests.json")
+    return Inputs(
+        params=params,
+        rows={**{r: seed_runs(m, r, _evaluation_runs) for r in trained},
+              **{r: _evaluation_runs(m / f"{r}.json") for r in REFERENCES}},
+        train={r: seed_runs(m / "train", r, _json) for r in trained},
+        recognition=_recognition(m / "recognition.json"),
+        floor=_evaluation_runs(m / "fid_floor.json"),
+        ablation=ablation if ablation is not None and "pairs" in ablation else None,
+        rcs=next((d for p in RCS_METRICS if (d := _json(m / p)) and "test_face_iou" in d),
+                 None),
+        alignment=_json(root / "data" / "aligned" / "metrics.json"),
+        source=_key_values(root / "data" / "raw" / "source.csv"),
+        manifest=_manifest_counts(root / "data" / "raw" / "manifest.csv"),
+        test_ids=_test_ids(root / "data" / "splits.csv"),
+        files=metrics_files(root),
+    )
