@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from fss.io import atomic_dir, read_gray, read_rgb, save_png
+from fss.io import atomic_dir, read_gray, read_rgb, save_png, write_text
 from fss.metrics.bootstrap import BootstrapParams, bootstrap_ci
 from fss.metrics.kid import kid_x1000
 from fss.metrics.similarity import psnr, ssim
@@ -166,9 +166,7 @@ def write_scores(scores: dict[str, dict[str, list[float]]], pairs: list[TestPair
     for subset, vals in scores.items():
         ids = [p.id for p in pairs if p.subset == subset]
         frames.append(pd.DataFrame({"id": ids, "subset": subset, **vals}))
-    tmp = path.with_name(f".{path.name}.tmp")
-    pd.concat(frames).to_csv(tmp, index=False, float_format="%.6f")
-    tmp.replace(path)
+    write_text(path, pd.concat(frames).to_csv(index=False, float_format="%.6f"))
 
 
 def evaluate_results(results: Path, pairs: list[TestPair], real_features: dict[str, np.ndarray],

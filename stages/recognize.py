@@ -8,7 +8,7 @@ from fss.config import load_params, section
 from fss.device import device_from_params
 from fss.errors import one_line_errors
 from fss.evaluation import EvaluateParams, read_test_pairs
-from fss.io import write_json
+from fss.io import write_json, write_text
 from fss.metrics.recognition import RecognitionParams
 from fss.recognition_eval import recognition_table
 from fss.runs import run_name, seeds_of
@@ -26,9 +26,7 @@ def main() -> None:
     table, hits = recognition_table(read_test_pairs(Path("data/splits.csv")), Path("results"),
                                     runs, p, device, boot)
     write_json(Path("metrics/recognition.json"), table)
-    tmp = HITS.with_name(f".{HITS.name}.tmp")
-    hits.to_csv(tmp, index=False)
-    tmp.replace(HITS)
+    write_text(HITS, hits.to_csv(index=False))
     print("recognize rank-1: " + ", ".join(f"{k} {v['all']:.3f}"
                                           for k, v in table["probes"].items()))
 

@@ -30,3 +30,13 @@ def test_atomic_dir_removes_stale_temp_of_killed_run(tmp_path):
     with atomic_dir(tmp_path / "out") as tmp:
         (tmp / "y").write_text("y")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_write_text_replaces_whole_files_and_leaves_no_temp(tmp_path):
+    from fss.io import write_text
+
+    target = tmp_path / "sub" / "scores.csv"
+    write_text(target, "a\n1\n")
+    write_text(target, "a\n2\n")
+    assert target.read_text() == "a\n2\n"
+    assert [p.name for p in target.parent.iterdir()] == ["scores.csv"]

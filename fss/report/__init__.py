@@ -10,12 +10,11 @@ then ``inputs`` (reading the files); this module puts the report together."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
-from fss.io import atomic_dir, save_png
+from fss.io import atomic_dir, save_png, write_text
 from fss.report.cells import (
     NOT_RUN,
     STAR,
@@ -140,10 +139,5 @@ def write_report(root: Path, out: Path) -> Path:
     target = out / "report.md"
     for stale in out.glob(".report.md.tmp-*"):  # left by a killed run
         stale.unlink(missing_ok=True)
-    tmp = out / f".report.md.tmp-{os.getpid()}"
-    try:
-        tmp.write_text(text)
-        os.replace(tmp, target)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_text(target, text)
     return target

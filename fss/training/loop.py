@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from fss.io import write_json
+from fss.io import write_json, write_text
 from fss.training import checkpoint as ckpt
 from fss.training import distributed
 from fss.training.config import TrainingConfig
@@ -82,10 +81,7 @@ def _write_curves(path: Path, history: list[dict[str, float]]) -> None:
     w.writeheader()
     for h in history:
         w.writerow({k: (round(v, 6) if isinstance(v, float) else v) for k, v in h.items()})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(buf.getvalue())
-    os.replace(tmp, path)
+    write_text(path, buf.getvalue())
 
 
 def _state(method: Method, epoch: int, history: list, fingerprint: str, run_id: str | None):
