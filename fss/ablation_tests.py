@@ -12,10 +12,10 @@ from typing import Any
 import pandas as pd
 
 from fss.metrics.bootstrap import BootstrapParams, paired_bootstrap
+from fss.published import SUBSETS
 from fss.runs import run_name
 
 METRICS = ("ssim", "psnr", "rank1")
-SUBSETS = ("cuhk", "ar", "xm2vts")
 DEFAULT_BOOTSTRAP = BootstrapParams()
 
 

@@ -15,8 +15,8 @@ from fss.io import atomic_dir, read_gray, read_rgb, save_png, write_text
 from fss.metrics.bootstrap import BootstrapParams, bootstrap_ci
 from fss.metrics.kid import kid_x1000
 from fss.metrics.similarity import psnr, ssim
+from fss.published import SUBSETS
 
-SUBSETS = ("cuhk", "ar", "xm2vts")
 # "Learned nothing" baselines: the grayscale test photo itself, and the mean training
 # sketch (the best constant image under L2).
 REFERENCES = ("photo", "mean_sketch")
