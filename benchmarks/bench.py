@@ -27,7 +27,6 @@ app = typer.Typer(add_completion=False)
 
 def _row_worker(row: str, size: int, ngf: int, blocks: int, repeats: int, warmup: int) -> dict:
     """One row in this (fresh) process: seconds per iteration and peak RSS."""
-    from fss.patch_sampling import SamplingParams
     from fss.training.config import (
         LossParams,
         ModelParams,
@@ -37,6 +36,7 @@ def _row_worker(row: str, size: int, ngf: int, blocks: int, repeats: int, warmup
     )
     from fss.training.dataset import Batch
     from fss.training.methods import build_method
+    from fss.training.sampling import SamplingParams
 
     rows = {"cut": RowParams(), "rcs": RowParams(sampling="rcs"),
             "dss": RowParams(sampling="dss"),

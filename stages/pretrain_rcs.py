@@ -7,8 +7,8 @@ from typing import Any
 from fss.config import ParamsError, load_params, section
 from fss.data.align import AlignParams
 from fss.errors import one_line_errors
-from fss.models.rcs import RCSParams
-from fss.rcs_training import pretrain_rcs
+from fss.rcs.net import RCSParams
+from fss.rcs.pretrain import pretrain_rcs
 
 
 def run(params: dict[str, Any]) -> dict:

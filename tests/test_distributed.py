@@ -13,7 +13,6 @@ import torch.multiprocessing as mp
 
 from fss.config import ParamsError, build
 from fss.models.generator import GeneratorParams, ResnetGenerator
-from fss.patch_sampling import SamplingParams
 from fss.training import checkpoint as ckpt
 from fss.training import distributed
 from fss.training.config import LossParams, ModelParams, RowParams, TrainingConfig, TrainParams
@@ -21,6 +20,7 @@ from fss.training.dataset import make_batch
 from fss.training.distributed import DistInfo
 from fss.training.loop import run_fingerprint, sample_position, steps_per_epoch, train_row
 from fss.training.methods import CUTMethod, _step, amp_dtype, build_method
+from fss.training.sampling import SamplingParams
 from tests.conftest import tiny_pairs
 
 TINY_MODEL = ModelParams(ngf=4, ndf=4, n_blocks=2, mlp_dim=16, nce_layers=(0, 4, 8))

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from fss.losses import PerceptualLoss, PerceptualParams, gan_loss, load_vgg, vgg_features
+from fss.training.losses import PerceptualLoss, PerceptualParams, gan_loss, load_vgg, vgg_features
 
 
 def test_gan_loss_modes():

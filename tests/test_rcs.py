@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from fss.data.align import AlignParams
-from fss.face_regions import FACE_OVAL, face_label, hair_label
-from fss.models.rcs import RCSNet, RCSParams, load_rcs, save_rcs
-from fss.rcs_training import bce_dice_loss, pretrain_rcs
+from fss.rcs.net import RCSNet, RCSParams, load_rcs, save_rcs
+from fss.rcs.pretrain import bce_dice_loss, pretrain_rcs
+from fss.rcs.weak_labels import FACE_OVAL, face_label, hair_label
 
 SMALL = RCSParams(channels=8, reduction=2, epochs=2, batch_size=2)
 
@@ -83,7 +83,7 @@ def test_save_load_roundtrip(tmp_path):
 
 
 def test_face_mesh_output(weights_dir):
-    from fss.face_regions import FaceMesh
+    from fss.rcs.weak_labels import FaceMesh
 
     mesh = FaceMesh()
     crop = np.full((192, 192, 3), 128, np.uint8)

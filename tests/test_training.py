@@ -5,7 +5,6 @@ import pytest
 import torch
 
 from fss.config import ParamsError, build
-from fss.patch_sampling import SamplingParams
 from fss.training import checkpoint as ckpt
 from fss.training.config import (
     LossParams,
@@ -15,6 +14,7 @@ from fss.training.config import (
     TrainParams,
 )
 from fss.training.loop import lr_factor, train_row
+from fss.training.sampling import SamplingParams
 from tests.conftest import tiny_pairs
 
 TINY_MODEL = ModelParams(ngf=4, ndf=4, n_blocks=5, mlp_dim=16)

@@ -54,11 +54,21 @@ class Upsample(nn.Module):
         return y[:, :, 1:-1, 1:-1]
 
 
-def init_weights(net: nn.Module, gain: float = 0.02) -> None:
-    """Normal(0, gain) convs, as pix2pix/CycleGAN/CUT initialise."""
+INIT_TYPES = ("xavier", "normal")
+
+
+def init_weights(net: nn.Module, gain: float = 0.02, kind: str = "xavier") -> None:
+    """Conv/linear weights from ``kind``, biases 0: ``xavier`` (Xavier-normal with
+    ``gain``, CUT's default) or ``normal`` (N(0, gain), pix2pix/CycleGAN's default).
+    Batch-norm scales N(1, gain) either way, as all three do."""
+    if kind not in INIT_TYPES:
+        raise ValueError(f"init type '{kind}' is not one of {', '.join(INIT_TYPES)}")
     for m in net.modules():
         if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-            nn.init.normal_(m.weight, 0.0, gain)
+            if kind == "xavier":
+                nn.init.xavier_normal_(m.weight, gain=gain)
+            else:
+                nn.init.normal_(m.weight, 0.0, gain)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
         elif isinstance(m, nn.BatchNorm2d):

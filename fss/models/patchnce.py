@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from fss.patch_sampling import same_location_mask
+from fss.training.sampling import same_location_mask
 
 # CUT fills excluded logits with -10 before dividing by the temperature: exp(-10/0.07)
 # is 0 in float32, so an excluded pair contributes nothing to the softmax.

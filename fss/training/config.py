@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fss.config import ParamsError, build
-from fss.losses import PerceptualParams
 from fss.models.discriminator import DiscriminatorParams
 from fss.models.generator import GeneratorParams
-from fss.patch_sampling import STRATEGIES, SamplingParams
+from fss.models.layers import INIT_TYPES
+from fss.training.losses import PerceptualParams
+from fss.training.sampling import STRATEGIES, SamplingParams
 
 METHODS = ("cut", "pix2pix", "cyclegan")
 PRECISIONS = ("auto", "fp32", "bf16")  # no fp16: it would need a GradScaler
@@ -31,6 +32,7 @@ class ModelParams:
     norm: str = "instance"
     gan_mode: str = "lsgan"
     init_gain: float = 0.02
+    init_type: str = "xavier"   # xavier (CUT) | normal (pix2pix / CycleGAN)
     nce_layers: tuple[int, ...] = (0, 4, 8, 12, 16)
     nce_t: float = 0.07
     mlp_dim: int = 256
@@ -41,11 +43,15 @@ class ModelParams:
     def discriminator(self) -> DiscriminatorParams:
         return DiscriminatorParams(ndf=self.ndf, n_layers=self.n_layers_d, norm=self.norm)
 
+    def __post_init__(self) -> None:
+        _one_of("model.init_type", self.init_type, INIT_TYPES)
+
 
 @dataclass(frozen=True)
 class LossParams:
     alpha: float = 100.0        # L1, rows with pixel_losses
     beta: float = 1.0           # PatchNCE
+    nce_idt: bool = True        # CUT's identity term: PatchNCE(sketch, G(sketch)), averaged in
     gamma: float = 1.0          # perceptual, rows with pixel_losses
     perceptual: dict[str, Any] = field(default_factory=dict)
     pix2pix_l1: float = 100.0
@@ -64,6 +70,7 @@ class TrainParams:
     beta1: float = 0.5
     beta2: float = 0.999
     flip: bool = True           # horizontal flip of the whole pair (and its maps)
+    load_scale: float = 1.117   # resize by this, random-crop back (CUT's 286 -> 256); 1 = off
     iters_per_epoch: int = 0    # 0 = every training pair once per epoch
     checkpoint_every: int = 50  # epochs
     sample_every: int = 50      # epochs between sample grids (and the last)
@@ -74,6 +81,8 @@ class TrainParams:
     channels_last: str = "auto"  # auto (on CUDA only) | always | never
 
     def __post_init__(self) -> None:
+        if self.load_scale < 1:
+            raise ParamsError(f"train.load_scale {self.load_scale} is below 1 (1 = no crop)")
         _one_of("train.precision", self.precision, PRECISIONS)
         _one_of("train.channels_last", self.channels_last, CHANNELS_LAST)
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from fss.io import read_gray, read_rgb
 
@@ -23,6 +24,32 @@ class PairSet:
 
     def __len__(self) -> int:
         return len(self.ids)
+
+    @property
+    def size(self) -> int:
+        return int(self.photos.shape[-1])
+
+    def scaled(self, load: int) -> PairSet:
+        """Every image at ``load`` x ``load`` for crop augmentation (CUT's load_size):
+        bicubic for photos and sketches (clamped: bicubic overshoots), nearest for the
+        binary masks, bilinear for the soft RCS maps."""
+        def resize(t: torch.Tensor | None, mode: str, lo: float, hi: float
+                   ) -> torch.Tensor | None:
+            if t is None:
+                return None
+            kw = {} if mode == "nearest" else {"align_corners": False}
+            return F.interpolate(t, size=(load, load), mode=mode, **kw).clamp(lo, hi)
+
+        return PairSet(ids=self.ids, photos=resize(self.photos, "bicubic", -1, 1),
+                       sketches=resize(self.sketches, "bicubic", -1, 1),
+                       masks=resize(self.masks, "nearest", 0, 1),
+                       face=resize(self.face, "bilinear", 0, 1),
+                       hair=resize(self.hair, "bilinear", 0, 1))
+
+
+def load_size(size: int, scale: float) -> int:
+    """The size images are resized to before the random crop (CUT: 256 * 1.117 = 286)."""
+    return int(round(size * scale))
 
 
 def to_tensor(a: np.ndarray, signed: bool) -> torch.Tensor:
@@ -86,14 +113,30 @@ class Batch:
     unpaired_sketch: torch.Tensor | None = None   # CycleGAN's sketch from another pair
 
 
+Crop = tuple[int, int]   # (top, left) of a crop in a scaled PairSet
+
+
 def make_batch(data: PairSet, i: int, flip: bool, device: torch.device,
-               unpaired: int | None = None) -> Batch:
-    def get(t: torch.Tensor | None, j: int = i) -> torch.Tensor | None:
+               unpaired: int | None = None, crop: Crop | None = None,
+               unpaired_crop: Crop | None = None, size: int | None = None) -> Batch:
+    """Pair ``i`` of ``data`` as a batch of one. With ``crop`` (``data`` then being a
+    scaled set), the same ``size`` x ``size`` window of photo, sketch, mask and maps, so
+    they stay registered; the flip comes after the crop, as in CUT."""
+    def window(x: torch.Tensor, c: Crop | None) -> torch.Tensor:
+        if c is None:
+            return x
+        top, left = c
+        return x[..., top:top + size, left:left + size]
+
+    def get(t: torch.Tensor | None, j: int = i, c: Crop | None = crop) -> torch.Tensor | None:
         if t is None:
             return None
-        x = t[j : j + 1]
+        x = window(t[j : j + 1], c)
         return (x.flip(-1) if flip else x).to(device)
 
+    if (crop is not None or unpaired_crop is not None) and size is None:
+        raise ValueError("a crop needs the crop size")
     return Batch(photo=get(data.photos), sketch=get(data.sketches), mask=get(data.masks),
                  face=get(data.face), hair=get(data.hair),
-                 unpaired_sketch=get(data.sketches, unpaired) if unpaired is not None else None)
+                 unpaired_sketch=(get(data.sketches, unpaired, unpaired_crop)
+                                  if unpaired is not None else None))

@@ -24,8 +24,8 @@ from tqdm import tqdm
 from fss.io import write_json, write_text
 from fss.training import checkpoint as ckpt
 from fss.training import distributed
-from fss.training.config import TrainingConfig
-from fss.training.dataset import PairSet, make_batch
+from fss.training.config import TrainingConfig, TrainParams
+from fss.training.dataset import PairSet, load_size, make_batch
 from fss.training.distributed import DistInfo
 from fss.training.methods import Method, amp_dtype, build_method, use_channels_last
 from fss.training.sample_grid import save_grid
@@ -44,6 +44,12 @@ def iteration_generator(seed: int, epoch: int, it: int) -> torch.Generator:
 
 def epoch_order(n: int, seed: int, epoch: int) -> list[int]:
     return torch.randperm(n, generator=iteration_generator(seed, epoch, -1)).tolist()
+
+
+def crops_in_epoch(train: TrainParams, epoch: int) -> bool:
+    """CUT's crop augmentation runs in the constant-lr epochs only: in the decay epochs
+    it loads images at the crop size (``is_finetuning`` in its unaligned dataset)."""
+    return train.load_scale > 1 and epoch < train.epochs - train.epochs_decay
 
 
 def steps_per_epoch(iters: int, world_size: int) -> int:
@@ -161,9 +167,12 @@ def _resume(method: Method, latest: Path, fingerprint: str, device: torch.device
 
 
 def _train_epoch(method: Method, data: PairSet, cfg: TrainingConfig, epoch: int, iters: int,
-                 info: DistInfo, device: torch.device, bar: tqdm) -> dict[str, float]:
-    """One epoch; the mean of each loss over all samples of all processes."""
+                 info: DistInfo, device: torch.device, bar: tqdm,
+                 scaled: PairSet | None = None) -> dict[str, float]:
+    """One epoch; the mean of each loss over all samples of all processes. ``scaled``:
+    the pairs at the load size, cropped from in the epochs that crop."""
     n, w = len(data), info.world_size
+    src = scaled if scaled is not None and crops_in_epoch(cfg.train, epoch) else None
     order = epoch_order(n, cfg.seed, epoch)
     steps = steps_per_epoch(iters, w)
     sums: dict[str, float] = {}
@@ -173,7 +182,15 @@ def _train_epoch(method: Method, data: PairSet, cfg: TrainingConfig, epoch: int,
         flip = cfg.train.flip and bool(torch.rand(1, generator=gen) < 0.5)
         unpaired = (int(torch.randint(n, (1,), generator=gen))
                     if cfg.row.model == "cyclegan" else None)
-        batch = method.prepare(make_batch(data, order[pos % n], flip, device, unpaired))
+        crop = unpaired_crop = None
+        if src is not None:
+            room = src.size - data.size + 1
+            crop = tuple(torch.randint(room, (2,), generator=gen).tolist())
+            if unpaired is not None:  # CycleGAN's other domain: its own crop, as unaligned
+                unpaired_crop = tuple(torch.randint(room, (2,), generator=gen).tolist())
+        pairs = src if src is not None else data
+        batch = method.prepare(make_batch(pairs, order[pos % n], flip, device, unpaired,
+                                          crop, unpaired_crop, data.size))
         losses = method.step(batch, gen)
         for k, v in losses.items():
             if not math.isfinite(v):
@@ -207,6 +224,8 @@ def _train(cfg: TrainingConfig, data: PairSet, out_dir: Path, curves_csv: Path,
     run_id = run.run_id if run is not None else None
 
     n = len(data)
+    scaled = (data.scaled(load_size(data.size, t.load_scale))
+              if any(crops_in_epoch(t, e) for e in range(start, t.epochs)) else None)
     iters = min(t.iters_per_epoch, n) if t.iters_per_epoch > 0 else n
     steps = steps_per_epoch(iters, info.world_size)
     t0 = time.time()
@@ -218,7 +237,7 @@ def _train(cfg: TrainingConfig, data: PairSet, out_dir: Path, curves_csv: Path,
             lr = t.lr * lr_factor(epoch, t.epochs, t.epochs_decay)
             method.set_lr(lr)
             te = time.time()
-            means = _train_epoch(method, data, cfg, epoch, iters, info, device, bar)
+            means = _train_epoch(method, data, cfg, epoch, iters, info, device, bar, scaled)
             bar.set_postfix({k: f"{v:.3g}" for k, v in means.items() if k in ("L1", "NCE", "D")})
             history.append({"epoch": epoch + 1, **means, "lr": lr,
                             "seconds": round(time.time() - te, 3)})

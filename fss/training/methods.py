@@ -14,15 +14,15 @@ import torch
 import torch.nn as nn
 
 from fss.config import ParamsError
-from fss.losses import PerceptualLoss, gan_loss, l1_loss
 from fss.models.discriminator import PatchDiscriminator
 from fss.models.generator import ResnetGenerator
 from fss.models.layers import init_weights
 from fss.models.patchnce import PatchHead, patch_nce_loss
-from fss.patch_sampling import sample_indices
 from fss.training import distributed
 from fss.training.config import TrainingConfig, TrainParams
 from fss.training.dataset import Batch
+from fss.training.losses import PerceptualLoss, gan_loss, l1_loss
+from fss.training.sampling import doubled_share, sample_indices
 
 NET_INPUTS = ("photo", "sketch", "mask", "unpaired_sketch")
 
@@ -166,10 +166,10 @@ class CUTMethod(Method):
         in_ch = 4 if row.mask_input else 3
         g = ResnetGenerator(in_ch, 1, m.generator())
         d = PatchDiscriminator(1, m.discriminator())
-        init_weights(g, m.init_gain)
-        init_weights(d, m.init_gain)
+        init_weights(g, m.init_gain, m.init_type)
+        init_weights(d, m.init_gain, m.init_type)
         h = PatchHead(g.layer_channels(m.nce_layers), m.mlp_dim)
-        init_weights(h, m.init_gain)
+        init_weights(h, m.init_gain, m.init_type)
         self.nets = {"G": g, "D": d, "H": h}
         self.optims = {"G": _adam(g.parameters(), cfg), "D": _adam(d.parameters(), cfg),
                        "H": _adam(h.parameters(), cfg)}
@@ -193,7 +193,11 @@ class CUTMethod(Method):
         return self.generator_input(sketch.expand(-1, 3, -1, -1), mask)
 
     def nce_loss(self, src: torch.Tensor, fake_in: torch.Tensor, batch: Batch,
-                 gen: torch.Generator) -> torch.Tensor:
+                 gen: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
+        """PatchNCE between ``src`` (keys) and ``fake_in`` (queries) over the NCE
+        layers, with this row's sampler; and what the sampling did: the share of
+        layers that fell back to uniform and, for DSS, the share of sampled locations
+        that were doubled at each layer."""
         g, h, m = self.nets["G"], self.nets["H"], self.cfg.model
         feats_k = self.amp(g.encode, src, m.nce_layers)
         feats_q = self.amp(g.encode, fake_in, m.nce_layers)
@@ -201,23 +205,33 @@ class CUTMethod(Method):
         hair = batch.hair[0, 0].cpu() if batch.hair is not None else None
         total = torch.zeros((), device=src.device)
         stats: dict[str, int] = {}
+        sampling: dict[str, float] = {}
         for layer, (fq, fk) in enumerate(zip(feats_q, feats_k, strict=True)):
             hh, ww = fk.shape[-2:]
             idx = sample_indices(self.cfg.row.sampling, hh, ww, face, hair, self.cfg.sampling, gen,
                                  stats)
+            if self.cfg.row.sampling == "dss":
+                sampling[f"doubled_L{m.nce_layers[layer]}"] = doubled_share(idx)
             idx = idx.to(src.device)
             q, k = self.amp(h, fq, layer, idx), self.amp(h, fk, layer, idx)
             total = total + patch_nce_loss(q, k, idx, m.nce_t)
-        # Share of layers whose RCS regions were too small and sampled uniformly instead:
-        # should be 0 with working RCS maps; 1 means the row is silently plain CUT.
-        self.last_fallback = stats.get("fallbacks", 0) / len(feats_q)
-        return total / len(feats_q)
+        if self.cfg.row.sampling != "uniform":
+            # Share of layers whose RCS regions were too small and sampled uniformly
+            # instead: 0 with working RCS maps; 1 means the row is silently plain CUT.
+            sampling["sampling_fallback"] = stats.get("fallbacks", 0) / len(feats_q)
+        return total / len(feats_q), sampling
 
     def step(self, batch: Batch, gen: torch.Generator) -> dict[str, float]:
         g, d = self.nets["G"], self.nets["D"]
         lp, mode = self.cfg.loss, self.cfg.model.gan_mode
         src = self.generator_input(batch.photo, batch.mask)
-        fake = self.amp(g, src)
+        if lp.nce_idt:
+            # CUT runs photo and sketch through G as one batch of two (instance norm
+            # keeps them independent); G(sketch) only feeds the identity term.
+            sketch_in = self.encoder_input_of_sketch(batch.sketch, batch.mask)
+            fake, idt = self.amp(g, torch.cat([src, sketch_in])).chunk(2)
+        else:
+            fake = self.amp(g, src)
 
         d.requires_grad_(True)
         loss_d = 0.5 * (gan_loss(self.amp(d, fake.detach()), False, mode)
@@ -226,12 +240,16 @@ class CUTMethod(Method):
 
         d.requires_grad_(False)
         loss_gan = gan_loss(self.amp(d, fake), True, mode)
-        loss_nce = self.nce_loss(src, self.encoder_input_of_sketch(fake, batch.mask), batch, gen)
+        loss_nce, sampling = self.nce_loss(src, self.encoder_input_of_sketch(fake, batch.mask),
+                                           batch, gen)
+        out = {"D": loss_d.item(), "G_GAN": loss_gan.item(), "NCE": loss_nce.item(), **sampling}
+        if lp.nce_idt:
+            loss_idt, _ = self.nce_loss(sketch_in, self.encoder_input_of_sketch(idt, batch.mask),
+                                        batch, gen)
+            out["NCE_idt"] = loss_idt.item()
+            loss_nce = 0.5 * (loss_nce + loss_idt)
         loss_l1 = l1_loss(fake, batch.sketch)
         total = loss_gan + lp.beta * loss_nce
-        out = {"D": loss_d.item(), "G_GAN": loss_gan.item(), "NCE": loss_nce.item()}
-        if self.cfg.row.sampling != "uniform":
-            out["sampling_fallback"] = self.last_fallback
         if self.cfg.row.pixel_losses:
             total = total + lp.alpha * loss_l1
             if self.perceptual is not None:
@@ -252,8 +270,8 @@ class Pix2PixMethod(Method):
         self.cfg = cfg
         g = ResnetGenerator(3, 1, cfg.model.generator())
         d = PatchDiscriminator(4, cfg.model.discriminator())
-        init_weights(g, cfg.model.init_gain)
-        init_weights(d, cfg.model.init_gain)
+        init_weights(g, cfg.model.init_gain, cfg.model.init_type)
+        init_weights(d, cfg.model.init_gain, cfg.model.init_type)
         self.nets = {"G": g, "D": d}
         self.optims = {"G": _adam(g.parameters(), cfg), "D": _adam(d.parameters(), cfg)}
 
@@ -286,7 +304,7 @@ class CycleGANMethod(Method):
         nets = {"G": ResnetGenerator(3, 1, gp), "F": ResnetGenerator(1, 3, gp),
                 "D_sketch": PatchDiscriminator(1, dp), "D_photo": PatchDiscriminator(3, dp)}
         for n in nets.values():
-            init_weights(n, cfg.model.init_gain)
+            init_weights(n, cfg.model.init_gain, cfg.model.init_type)
         self.nets = nets
         self.optims = {
             "G": _adam(list(nets["G"].parameters()) + list(nets["F"].parameters()), cfg),

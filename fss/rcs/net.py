@@ -22,8 +22,16 @@ class RCSParams:
     lr: float = 1e-3
     batch_size: int = 8
     threshold: float = 0.5  # map > threshold = region (IoU metric and sampling)
-    forehead: float = 0.35  # face label grown upward by this fraction of the oval height
+    forehead: float = 0.25  # face label grown upward by this fraction of the oval height
     dice_weight: float = 1.0
+    # Graded density labels (docs/method-notes.md, "DSS"): inside a region the label
+    # rises from ``density_floor`` (sparse) to 1 (dense) as floor + (1 - floor) u^gamma,
+    # u = the pixel's density rank within its region; face density = closeness to the
+    # face mesh's vertices (KDE, bandwidth ``density_sigma`` x the face-oval height),
+    # hair density = depth inside the hair region.
+    density_floor: float = 0.6
+    density_gamma: float = 2.0
+    density_sigma: float = 0.04
 
 
 def _conv_bn_relu(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:

@@ -159,6 +159,61 @@ def labels_from_landmarks(landmarks_xy: np.ndarray, person_mask: np.ndarray,
     return face, hair_label(person, face, landmarks_xy)
 
 
+def _rank_within(values: np.ndarray, region: np.ndarray) -> np.ndarray:
+    """Each region pixel's rank among the region's values, in (0, 1] (ties share the
+    highest rank); 0 outside the region."""
+    from scipy.stats import rankdata
+
+    out = np.zeros(region.shape, np.float64)
+    v = values[region]
+    if v.size:
+        out[region] = rankdata(v, method="max") / v.size
+    return out
+
+
+def graded(density: np.ndarray, region: np.ndarray, floor: float, gamma: float) -> np.ndarray:
+    """HxW float32 label: 0 outside ``region``; inside, ``floor`` + (1 - floor) u^gamma
+    with u the pixel's density rank within the region. Ranks make the label's
+    distribution the same on every photo (a dense-share that does not drift with the
+    face's size or the mesh's spread), and ``floor`` above the region threshold keeps
+    every region pixel inside the region."""
+    u = _rank_within(np.asarray(density, np.float64), np.asarray(region, bool))
+    return np.where(region, floor + (1.0 - floor) * u ** gamma, 0.0).astype(np.float32)
+
+
+def mesh_density(landmarks_xy: np.ndarray, shape: tuple[int, int], sigma: float) -> np.ndarray:
+    """Closeness to the face mesh's 468 vertices: a Gaussian kernel density (bandwidth
+    ``sigma`` x the face-oval height) of the vertices, HxW. The mesh packs its vertices
+    where the face has structure (eyes, brows, nose, lips), so this is high exactly
+    where a sketch has its strokes."""
+    from scipy.ndimage import gaussian_filter
+
+    lm = np.asarray(landmarks_xy, float)
+    y = lm[FACE_OVAL, 1]
+    bandwidth = max(sigma * float(y.max() - y.min()), 0.5)
+    points = np.zeros(shape, np.float64)
+    xi, yi = np.rint(lm[:, 0]).astype(int), np.rint(lm[:, 1]).astype(int)
+    inside = (xi >= 0) & (xi < shape[1]) & (yi >= 0) & (yi < shape[0])
+    np.add.at(points, (yi[inside], xi[inside]), 1.0)
+    return gaussian_filter(points, bandwidth, mode="constant")
+
+
+def hair_depth(hair: np.ndarray) -> np.ndarray:
+    """Distance of each hair pixel to the nearest non-hair pixel: the hair's mass is
+    dense, its wisps at the edge sparse."""
+    from scipy.ndimage import distance_transform_edt
+
+    return distance_transform_edt(np.asarray(hair, bool))
+
+
+def density_labels(landmarks_xy: np.ndarray, face: np.ndarray, hair: np.ndarray,
+                   floor: float, gamma: float, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """(face, hair) graded labels, HxW float32 in [0, 1], from the binary regions."""
+    face, hair = np.asarray(face, bool), np.asarray(hair, bool)
+    return (graded(mesh_density(landmarks_xy, face.shape, sigma), face, floor, gamma),
+            graded(hair_depth(hair), hair, floor, gamma))
+
+
 def weak_labels(rgb: np.ndarray, person_mask: np.ndarray, mesh: FaceMesh,
                 eye_left: np.ndarray, eye_right: np.ndarray,
                 forehead: float) -> tuple[np.ndarray, np.ndarray]:

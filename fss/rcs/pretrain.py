@@ -1,6 +1,7 @@
 """Pre-training of the RCS network on weak face/hair labels (the paper pre-trains RCS
-but gives no objective; see docs/method.md): BCE + Dice on both heads, TRAIN photos
-only, then a face and a hair map for every photo."""
+but gives no objective; see docs/method.md): BCE towards GRADED density labels plus Dice
+on the region, both heads, TRAIN photos only, then a face and a hair map for every
+photo."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from fss.data.align import AlignParams
-from fss.models.rcs import RCSNet, RCSParams
+from fss.rcs.net import RCSNet, RCSParams
 
 # rgb (HxWx3 uint8, aligned) -> (468, 2) landmarks in its pixels, face-presence prob.
 Landmarker = Callable[[np.ndarray], tuple[np.ndarray, float]]
@@ -23,13 +24,17 @@ FALLBACK = "mean landmarks of the photos the mesh found (frames are eye-aligned)
 
 
 def bce_dice_loss(pred: torch.Tensor, target: torch.Tensor, dice_weight: float,
-                  from_logits: bool = False) -> torch.Tensor:
+                  from_logits: bool = False, region: torch.Tensor | None = None,
+                  region_floor: float = 1.0) -> torch.Tensor:
     """Mean BCE + ``dice_weight`` x soft Dice loss (per image, then averaged).
 
     ``pred`` holds probabilities, or logits with ``from_logits`` (stabler for
-    training). Dice keeps a small region (the hair of a short haircut) from being
-    swamped by background pixels in the BCE; its +1 smoothing makes an empty target
-    with an empty prediction cost nothing."""
+    training). BCE fits ``target``, which may be graded (soft labels). Dice keeps a
+    small region (the hair of a short haircut) from being swamped by background pixels
+    in the BCE; it scores the binary ``region`` (default: target > 0.5) against
+    min(prob / ``region_floor``, 1), so that any prediction at or above the graded
+    labels' floor counts as inside and Dice does not push graded values to 1. Its +1
+    smoothing makes an empty target with an empty prediction cost nothing."""
     target = target.float()
     if from_logits:
         bce = F.binary_cross_entropy_with_logits(pred, target)
@@ -37,15 +42,17 @@ def bce_dice_loss(pred: torch.Tensor, target: torch.Tensor, dice_weight: float,
     else:
         bce = F.binary_cross_entropy(pred, target)
         prob = pred
+    region = (target > 0.5).float() if region is None else region.float()
+    inside = (prob / region_floor).clamp(max=1.0)
     dims = tuple(range(1, pred.dim()))
-    inter = (prob * target).sum(dims)
-    dice = 1.0 - (2.0 * inter + 1.0) / (prob.sum(dims) + target.sum(dims) + 1.0)
+    inter = (inside * region).sum(dims)
+    dice = 1.0 - (2.0 * inter + 1.0) / (inside.sum(dims) + region.sum(dims) + 1.0)
     return bce + dice_weight * dice.mean()
 
 
 def mesh_landmarker(align: AlignParams) -> Landmarker:
     """The MediaPipe face mesh, cropped from the alignment's eye positions."""
-    from fss.face_regions import FaceMesh, eye_pixels
+    from fss.rcs.weak_labels import FaceMesh, eye_pixels
 
     mesh = FaceMesh()
 
@@ -62,12 +69,14 @@ class LabelledSet:
     subsets: list[str]
     splits: list[str]
     photos: np.ndarray  # N x H x W x 3 uint8
-    face: np.ndarray  # N x H x W bool
+    face: np.ndarray  # N x H x W bool: the regions
     hair: np.ndarray
     failures: list[dict]
+    face_density: np.ndarray  # N x H x W float32 in [0, 1]: graded labels (the targets)
+    hair_density: np.ndarray
 
 
-def label_dataset(splits_csv: Path, masks_dir: Path, forehead: float,
+def label_dataset(splits_csv: Path, masks_dir: Path, p: RCSParams,
                   landmarker: Landmarker, min_presence: float = 0.5) -> LabelledSet:
     """Weak labels for every photo of ``splits_csv``. A photo whose face-presence
     probability is below ``min_presence`` gets the mean landmarks of the others: the
@@ -75,8 +84,8 @@ def label_dataset(splits_csv: Path, masks_dir: Path, forehead: float,
     import pandas as pd
     from tqdm import tqdm
 
-    from fss.face_regions import labels_from_landmarks
     from fss.io import read_gray, read_rgb
+    from fss.rcs.weak_labels import density_labels, labels_from_landmarks
 
     df = pd.read_csv(splits_csv)
     photos, persons, marks, presence = [], [], [], []
@@ -100,18 +109,21 @@ def label_dataset(splits_csv: Path, masks_dir: Path, forehead: float,
         raise ValueError(f"face mesh found no face in any of the {len(photos)} photos")
     mean_lm = np.mean([m for m, good in zip(marks, ok, strict=True) if good], axis=0)
     failures = []
-    face, hair = [], []
+    face, hair, face_d, hair_d = [], [], [], []
     for i, r in enumerate(df.itertuples()):
         lm = marks[i]
         if not ok[i]:
             lm = mean_lm
             failures.append({"id": r.id, "presence": round(presence[i], 4), "handled": FALLBACK})
-        f, h = labels_from_landmarks(lm, persons[i], forehead)
+        f, h = labels_from_landmarks(lm, persons[i], p.forehead)
+        fd, hd = density_labels(lm, f, h, p.density_floor, p.density_gamma, p.density_sigma)
         face.append(f)
         hair.append(h)
+        face_d.append(fd)
+        hair_d.append(hd)
     return LabelledSet(list(df["id"].astype(str)), list(df["subset"].astype(str)),
                        list(df["split"].astype(str)), np.stack(photos), np.stack(face),
-                       np.stack(hair), failures)
+                       np.stack(hair), failures, np.stack(face_d), np.stack(hair_d))
 
 
 def _to_input(photos: torch.Tensor) -> torch.Tensor:
@@ -131,8 +143,10 @@ def train_rcs(data: LabelledSet, p: RCSParams, seed: int,
     if not train.any():
         raise ValueError("no TRAIN photos to pre-train RCS on")
     x_all = torch.from_numpy(data.photos[train]).to(device)
-    y_face = torch.from_numpy(data.face[train]).to(device)[:, None]
-    y_hair = torch.from_numpy(data.hair[train]).to(device)[:, None]
+    y_face = torch.from_numpy(data.face_density[train]).to(device)[:, None]
+    y_hair = torch.from_numpy(data.hair_density[train]).to(device)[:, None]
+    r_face = torch.from_numpy(data.face[train]).to(device)[:, None]
+    r_hair = torch.from_numpy(data.hair[train]).to(device)[:, None]
     net = RCSNet(p).to(device).train()
     opt = torch.optim.Adam(net.parameters(), lr=p.lr)
     n, losses = len(x_all), []
@@ -143,13 +157,15 @@ def train_rcs(data: LabelledSet, p: RCSParams, seed: int,
         total = 0.0
         for i in range(0, n, p.batch_size):
             idx = order[i:i + p.batch_size]
-            x, yf, yh = _to_input(x_all[idx]), y_face[idx].float(), y_hair[idx].float()
+            x = _to_input(x_all[idx])
+            yf, yh = y_face[idx].float(), y_hair[idx].float()
+            rf, rh = r_face[idx].float(), r_hair[idx].float()
             # Mirror a random half: faces are near-symmetric, so labels mirror too.
             f = flip[idx].to(device)[:, None, None, None]
-            x, yf, yh = (torch.where(f, t.flip(-1), t) for t in (x, yf, yh))
+            x, yf, yh, rf, rh = (torch.where(f, t.flip(-1), t) for t in (x, yf, yh, rf, rh))
             hair, face = net.logits(x)
-            loss = (bce_dice_loss(face, yf, p.dice_weight, from_logits=True)
-                    + bce_dice_loss(hair, yh, p.dice_weight, from_logits=True))
+            loss = (bce_dice_loss(face, yf, p.dice_weight, True, rf, p.density_floor)
+                    + bce_dice_loss(hair, yh, p.dice_weight, True, rh, p.density_floor))
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -213,18 +229,19 @@ def pretrain_rcs(splits_csv: Path, masks_dir: Path, align: AlignParams, p: RCSPa
     """Weak labels for every photo, RCSNet trained on the TRAIN ones, then:
     ``model_out`` (its folder replaced atomically), ``maps_out/<id>_{face,hair}.png``
     (uint8 = round(255 p), every photo), ``maps_out/labels/<id>_{face,hair}.png`` (the
-    weak labels, 0/255) and ``metrics_out`` (IoUs, label failures, timing).
+    graded weak labels, uint8 = round(255 label)) and ``metrics_out`` (IoUs, label
+    failures, timing).
 
     ``landmarker`` replaces the MediaPipe mesh (tests inject a synthetic one)."""
     from fss.device import resolve_device
     from fss.io import atomic_dir, save_png, write_json
-    from fss.models.rcs import save_rcs
+    from fss.rcs.net import save_rcs
 
     model_out, maps_out = Path(model_out), Path(maps_out)
     _check_own_folder(model_out)
     dev = resolve_device(device)
     t0 = time.perf_counter()
-    data = label_dataset(Path(splits_csv), Path(masks_dir), p.forehead,
+    data = label_dataset(Path(splits_csv), Path(masks_dir), p,
                          landmarker or mesh_landmarker(align))
     t1 = time.perf_counter()
     net, losses = train_rcs(data, p, seed, dev)
@@ -238,8 +255,8 @@ def pretrain_rcs(splits_csv: Path, masks_dir: Path, align: AlignParams, p: RCSPa
         for i, id_ in enumerate(data.ids):
             save_png(tmp / f"{id_}_face.png", np.rint(face[i] * 255))
             save_png(tmp / f"{id_}_hair.png", np.rint(hair[i] * 255))
-            save_png(tmp / "labels" / f"{id_}_face.png", data.face[i].astype(np.uint8) * 255)
-            save_png(tmp / "labels" / f"{id_}_hair.png", data.hair[i].astype(np.uint8) * 255)
+            save_png(tmp / "labels" / f"{id_}_face.png", np.rint(data.face_density[i] * 255))
+            save_png(tmp / "labels" / f"{id_}_hair.png", np.rint(data.hair_density[i] * 255))
 
     metrics = region_ious(data, hair, face, p.threshold)
     metrics.update({

@@ -1,6 +1,6 @@
 import torch
 
-from fss.patch_sampling import (
+from fss.training.sampling import (
     SamplingParams,
     dynamic_indices,
     region_indices,
@@ -100,3 +100,38 @@ def test_unknown_strategy_is_an_error():
 
     with pytest.raises(ValueError, match="not one of"):
         sample_indices("random", 4, 4, None, None, SamplingParams(), _gen())
+
+
+def test_layer0_map_is_padded_not_stretched():
+    m = torch.rand(16, 16)
+    padded = resize_map(m, 22, 22)                   # the generator's 3-pixel reflect pad
+    assert torch.equal(padded[3:19, 3:19], m)
+    assert torch.equal(padded[0, 3:19], m[3])        # reflected, as ReflectionPad2d does
+    import pytest
+    with pytest.raises(ValueError, match="padded evenly"):
+        resize_map(m, 21, 21)
+
+
+def test_one_hot_location_lands_on_its_pixel_at_every_layer():
+    """A map that marks one image pixel marks, at every NCE layer, the feature location
+    that covers that pixel: layer 0 is the input reflect-padded by 3, later layers are
+    strided by 1, 2 or 4."""
+    from fss.models.generator import GeneratorParams, ResnetGenerator
+
+    s = 32
+    g = ResnetGenerator(3, 1, GeneratorParams(ngf=4, n_blocks=5))
+    layers = (0, 4, 8, 12, 16)
+    feats = g.encode(torch.zeros(1, 3, s, s), layers)
+    for y, x in [(5, 9), (16, 16), (27, 3)]:
+        one = torch.zeros(s, s)
+        one[y, x] = 1.0
+        for layer, f in zip(layers, feats, strict=True):
+            h, w = f.shape[-2:]
+            r = resize_map(one, h, w)
+            if h > s:    # padded input (near the border, the reflection holds a copy)
+                pad = (h - s) // 2
+                assert r[y + pad, x + pad] == 1.0 and r.sum() <= 2.0, layer
+            else:        # stride s // h
+                stride = s // h
+                i, j = divmod(int(torch.argmax(r)), w)
+                assert (i, j) == (y // stride, x // stride), layer

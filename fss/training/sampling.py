@@ -25,15 +25,22 @@ class SamplingParams:
 
 
 def resize_map(prob: torch.Tensor, h: int, w: int) -> torch.Tensor:
-    """A HxW probability map at a layer's size; area interpolation keeps the mean
-    density of the pixels a feature location covers."""
-    if prob.shape[-2:] == (h, w):
+    """A HxW probability map at a layer's size. Smaller layers (the strided encoder)
+    take area interpolation, which keeps the mean density of the pixels a feature
+    location covers. A larger layer is layer 0, the input reflect-padded by the
+    generator: the map is reflect-padded by the same border, so every location keeps
+    the pixel it belongs to (stretching would shift the map by up to the border)."""
+    H, W = prob.shape[-2:]
+    if (H, W) == (h, w):
         return prob
-    x = prob.reshape(1, 1, *prob.shape[-2:]).float()
-    if h <= prob.shape[-2] and w <= prob.shape[-1]:
+    x = prob.reshape(1, 1, H, W).float()
+    if h <= H and w <= W:
         return F.interpolate(x, size=(h, w), mode="area")[0, 0]
-    # Layer 0 is the reflect-padded input, a few pixels larger than the image.
-    return F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False)[0, 0]
+    pad_h, pad_w = h - H, w - W
+    if pad_h < 0 or pad_w < 0 or pad_h % 2 or pad_w % 2 or pad_h != pad_w:
+        raise ValueError(f"a {H}x{W} map cannot be padded evenly to a {h}x{w} layer")
+    p = pad_h // 2
+    return F.pad(x, (p, p, p, p), mode="reflect")[0, 0]
 
 
 def uniform_indices(h: int, w: int, n: int, generator: torch.Generator) -> torch.Tensor:
@@ -67,6 +74,13 @@ def dynamic_indices(face: torch.Tensor, hair: torch.Tensor, p: SamplingParams,
     """DSS: RCS's locations, those with density over ``dss_threshold`` twice."""
     idx, density = region_indices(face, hair, p, generator)
     return torch.cat([idx, idx[density > p.dss_threshold]])
+
+
+def doubled_share(idx: torch.Tensor) -> float:
+    """Of the distinct locations in ``idx``, the share that appear twice (DSS's
+    doubled ones): the measure of how selective DSS's density threshold is."""
+    distinct = torch.unique(idx).numel()
+    return (idx.numel() - distinct) / distinct if distinct else 0.0
 
 
 def same_location_mask(idx: torch.Tensor) -> torch.Tensor:
