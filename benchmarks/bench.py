@@ -21,12 +21,22 @@ from typing import Annotated
 import torch
 import typer
 
-ROWS = ("cut", "rcs", "dss", "mask", "fss", "pix2pix", "cyclegan")
 app = typer.Typer(add_completion=False)
+CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conf",
+                    "config.yaml")
+
+
+def conf_rows() -> dict[str, dict]:
+    """The rows as conf declares them (``rows`` in conf/config.yaml)."""
+    import yaml
+
+    with open(CONF) as f:
+        return yaml.safe_load(f)["rows"]
 
 
 def _row_worker(row: str, size: int, ngf: int, blocks: int, repeats: int, warmup: int) -> dict:
     """One row in this (fresh) process: seconds per iteration and peak RSS."""
+    from fss.config import build
     from fss.training.config import (
         LossParams,
         ModelParams,
@@ -38,12 +48,7 @@ def _row_worker(row: str, size: int, ngf: int, blocks: int, repeats: int, warmup
     from fss.training.methods import build_method
     from fss.training.sampling import SamplingParams
 
-    rows = {"cut": RowParams(), "rcs": RowParams(sampling="rcs"),
-            "dss": RowParams(sampling="dss"),
-            "mask": RowParams(sampling="dss", mask_input=True),
-            "fss": RowParams(sampling="dss", mask_input=True, pixel_losses=True),
-            "pix2pix": RowParams(model="pix2pix"), "cyclegan": RowParams(model="cyclegan")}
-    cfg = TrainingConfig(row_name=row, row=rows[row],
+    cfg = TrainingConfig(row_name=row, row=build(RowParams, conf_rows()[row], f"rows.{row}"),
                          model=ModelParams(ngf=ngf, ndf=ngf, n_blocks=blocks),
                          sampling=SamplingParams(),
                          loss=LossParams(perceptual={"backbone": "vgg16"}),
@@ -164,7 +169,7 @@ def main(
           f"{os.cpu_count()} CPUs, torch {torch.__version__}, {torch.get_num_threads()} threads")
     print(f"\n## Training step, {size}x{size}, ngf {ngf}, {blocks} blocks, batch 1 "
           f"(median of {repeats} after {warmup} warm-up)\n")
-    _row_table(ROWS, size, ngf, blocks, repeats, warmup)
+    _row_table(tuple(conf_rows()), size, ngf, blocks, repeats, warmup)
     rows = [r for r in paper_rows.split(",") if r]
     if rows:
         print(f"\n## Training step at the paper's scale, 256x256, ngf 64, 9 blocks, batch 1 "

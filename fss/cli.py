@@ -36,7 +36,8 @@ def make_synthetic_cufs_cmd(
 @app.command("params")
 @one_line_errors
 def params_cmd(
-    profile: Annotated[str, typer.Option(help="Profile: smoke, cpu or paper.")] = "paper",
+    profile: Annotated[str, typer.Option(
+        help="Profile: smoke, cpu, paper or cut_official (conf/profile/).")] = "paper",
     override: Annotated[
         list[str] | None,
         typer.Option("--set", "-S", help="Hydra override, e.g. loss.alpha=50 (repeatable)."),

@@ -71,3 +71,15 @@ def test_paper_colour_ignores_black_wedge():
     sk = np.full((40, 40), 240, np.uint8)
     sk[:10, :10] = 0  # rotation wedge in one corner
     assert paper_colour(sk) == 240
+
+
+def test_resize_pair_squeezes_without_alignment():
+    from fss.data.align import resize_pair
+
+    photo = np.zeros((250, 200, 3), np.uint8)
+    photo[:, 100:] = 255                       # right half white
+    sketch = np.full((250, 200), 200, np.uint8)
+    p, s = resize_pair(photo, sketch, 64)
+    assert p.shape == (64, 64, 3) and s.shape == (64, 64)
+    assert p[:, :30].max() < 10 and p[:, 34:].min() > 245   # the edge stays mid-frame
+    assert np.all(s == 200)

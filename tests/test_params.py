@@ -20,7 +20,7 @@ def test_committed_params_is_default_composition(tmp_path):
         "params.yaml is stale: run `fss params` after editing conf/")
 
 
-@pytest.mark.parametrize("profile", ["smoke", "cpu", "paper"])
+@pytest.mark.parametrize("profile", ["smoke", "cpu", "paper", "cut_official"])
 def test_profiles_build_every_section(tmp_path, profile):
     out = tmp_path / "params.yaml"
     compose_params(out, [f"profile={profile}", "masks.threshold=0.4"], conf_dir=REPO / "conf")
@@ -59,3 +59,20 @@ def test_seeds_override_composes_into_params(tmp_path):
     out = tmp_path / "params.yaml"
     compose_params(out, ["profile=smoke", "train.seeds=[0,1]"], conf_dir=REPO / "conf")
     assert load_params(out)["train"]["seeds"] == [0, 1]
+
+
+def test_rows_declared_once():
+    """A row lives in conf `rows`; DVC cannot iterate a dict's keys in a matrix, so the
+    train and evaluate matrices repeat the names, and this test keeps them equal; the
+    report's default order and the paper's ablation rows must be conf's rows too."""
+    from fss.published import ABLATION_ROWS
+    from fss.report.cells import DEFAULT_ROWS
+
+    conf = yaml.safe_load((REPO / "conf" / "config.yaml").read_text())
+    rows = list(conf["rows"])
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    for name in ("train", "evaluate"):
+        assert stages[name]["matrix"]["row"] == rows, f"dvc.yaml {name} matrix != conf rows"
+    assert list(DEFAULT_ROWS) == rows
+    cut_based = [r for r in rows if conf["rows"][r].get("model") == "cut"]
+    assert list(ABLATION_ROWS) == cut_based

@@ -23,7 +23,10 @@ class AlignParams:
     # (MTCNN mean over the 606 photos: (75.3, 126.1) and (126.3, 126.1) in 200x250).
     native_eye_left: tuple[float, float] = (0.3766, 0.5044)
     native_eye_right: tuple[float, float] = (0.6317, 0.5044)
-    detector: str = "mtcnn"  # mtcnn | native (skip detection, use the native positions)
+    # mtcnn | native (skip detection, use the native positions) | resize (no alignment:
+    # the raw image squeezed to size x size, as CUT/pix2pix preprocess; for comparisons
+    # with their official code)
+    detector: str = "mtcnn"
     min_confidence: float = 0.90
     # Smallest face MTCNN looks for; larger = fewer pyramid levels = faster. Capped at
     # 20 % of the image's shorter side (see EyeDetector.detect_once).
@@ -171,6 +174,18 @@ def align_pair(photo: np.ndarray, sketch: np.ndarray | None, eyes: np.ndarray | 
     return AlignedPair(warp_image(photo, m, p.size, fill=None), out_sketch, m, eyes is None)
 
 
+def resize_pair(photo: np.ndarray, sketch: np.ndarray, size: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """No alignment: both images resized to ``size`` x ``size`` with PIL's bicubic, as
+    the official CUT / pix2pix code loads them (aspect ratio not kept)."""
+    from PIL import Image
+
+    def resize(a: np.ndarray) -> np.ndarray:
+        return np.asarray(Image.fromarray(a).resize((size, size), Image.BICUBIC))
+
+    return resize(photo), resize(sketch)
+
+
 def refine_matrix(photo: np.ndarray, matrix: np.ndarray, detect, p: AlignParams) -> np.ndarray:
     """Re-detect the eyes on the warped photo and fold the residual into the
     transform: the landmarks found at the source scale are off by a fraction of a
@@ -203,8 +218,8 @@ def align_dataset(raw: Path, out: Path, p: AlignParams, device: str = "cpu") -> 
 
     rows = read_manifest(raw)
     detector = EyeDetector(device, min_face_px=p.min_face_px) if p.detector == "mtcnn" else None
-    if p.detector not in ("mtcnn", "native"):
-        raise ValueError(f"align.detector: '{p.detector}' is not one of mtcnn, native")
+    if p.detector not in ("mtcnn", "native", "resize"):
+        raise ValueError(f"align.detector: '{p.detector}' is not one of mtcnn, native, resize")
     target = eye_targets(p)
     records = []
     with atomic_dir(out) as tmp:
@@ -213,6 +228,14 @@ def align_dataset(raw: Path, out: Path, p: AlignParams, device: str = "cpu") -> 
         for r in tqdm(rows, desc="align", unit="pair"):
             photo = read_rgb(raw / r["photo"])
             sketch = read_gray(raw / r["sketch"])
+            if p.detector == "resize":
+                photo, sketch = resize_pair(photo, sketch, p.size)
+                save_png(tmp / "photos" / f"{r['id']}.png", photo)
+                save_png(tmp / "sketches" / f"{r['id']}.png", sketch)
+                records.append({"id": r["id"], "subset": r["subset"], "split": r["split"],
+                                "fallback": False, "reason": "detector=resize (not aligned)",
+                                "face_prob": 0.0})
+                continue
             eyes, prob = (detector(photo) if detector else (None, 0.0))
             reason = ""
             if detector is None:
