@@ -7,10 +7,17 @@ from pathlib import Path
 
 
 def compose_params(out: Path, overrides: list[str], conf_dir: Path = Path("conf")) -> None:
+    """Write ``out`` from ``conf_dir`` and ``overrides``, checked (fss.params) first."""
     from dvc.utils.hydra import compose_and_dump
 
     if not (conf_dir / "config.yaml").is_file():
         raise FileNotFoundError(f"{conf_dir / 'config.yaml'}: not found (run from the repo root)")
+    from fss.params import read_params
+
     tmp = Path(out).with_name(f".{Path(out).name}.tmp")
-    compose_and_dump(tmp, str(conf_dir.resolve()), None, "config", "", overrides)
-    tmp.replace(out)
+    try:
+        compose_and_dump(tmp, str(conf_dir.resolve()), None, "config", "", overrides)
+        read_params(tmp)  # a bad override (-S train.lr=abc) writes nothing
+        tmp.replace(out)
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from fss.config import load_params
 from fss.errors import one_line_errors
+from fss.params import read_params
 from fss.runs import run_name
 from fss.training.config import training_config
 from fss.training.dataset import load_pairs
@@ -25,8 +25,8 @@ def main(
                                            "when its settings match; --no-resume starts anew."),
     track: bool = typer.Option(True, help="Log the run to MLflow."),
 ) -> None:
-    params = load_params()
-    cfg = training_config(params, row, seed)
+    params = read_params()
+    cfg = training_config(params.raw, row, seed)
     name = run_name(row, seed)
     data = load_pairs(Path("data/splits.csv"), "train", Path("data/masks"),
                       MAPS if MAPS.is_dir() else None)
@@ -35,12 +35,12 @@ def main(
         from fss.tracking import Tracker, git_commit
 
         tags = {"row": row, "seed": str(seed),
-                "profile": str(params.get("meta", {}).get("profile", "")),
+                "profile": params.meta.profile,
                 "git_commit": git_commit(), "dvc_exp": os.environ.get("DVC_EXP_NAME", ""),
                 "image_size": str(data.photos.shape[-1]), "stage": "train"}
 
         def tracker(run_id: str | None) -> Tracker:
-            return Tracker(f"train-{row}-seed{seed}", params, tags, run_id)
+            return Tracker(f"train-{row}-seed{seed}", params.raw, tags, run_id)
 
     s = train_row(cfg, data, Path("models") / name, Path("plots/train") / f"{name}.csv",
                   Path("metrics/train") / f"{name}.json", resume=resume, tracker=tracker)

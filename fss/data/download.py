@@ -7,7 +7,9 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+from fss.config import NonNegInt, PosInt
 from fss.data import cufs
 from fss.data.synthetic import make_synthetic_cufs
 
@@ -21,9 +23,11 @@ class DataParams:
     # sha256 manifest (path,bytes,sha256 relative to the source); auto = cufs-sha256.csv
     # beside the source folder if present; "" = none.
     manifest: str = "auto"
-    limit_per_split: int = 0
-    synthetic_per_split: int = 4
-    synthetic_seed: int = 0
+    # A paired file the manifest does not list: error (the default) or warn.
+    manifest_unlisted: Literal["error", "warn"] = "error"
+    limit_per_split: NonNegInt = 0
+    synthetic_per_split: PosInt = 4
+    synthetic_seed: NonNegInt = 0
 
 
 @dataclass

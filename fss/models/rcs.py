@@ -12,18 +12,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from fss.config import Fraction, NonNegFloat, NonNegInt, PosFloat, PosInt
+
 
 @dataclass(frozen=True)
 class RCSParams:
-    channels: int = 32  # stem width
-    reduction: int = 4  # channel-branch FC bottleneck ratio
-    stem_downsample: int = 2  # stride-2 convs in the stem; maps are upsampled back
-    epochs: int = 30
-    lr: float = 1e-3
-    batch_size: int = 8
-    threshold: float = 0.5  # map > threshold = region (IoU metric and sampling)
-    forehead: float = 0.35  # face label grown upward by this fraction of the oval height
-    dice_weight: float = 1.0
+    channels: PosInt = 32  # stem width
+    reduction: PosInt = 4  # channel-branch FC bottleneck ratio
+    stem_downsample: NonNegInt = 2  # stride-2 convs in the stem; maps are upsampled back
+    epochs: PosInt = 30
+    lr: PosFloat = 1e-3
+    batch_size: PosInt = 8
+    threshold: Fraction = 0.5  # map > threshold = region (IoU metric and sampling)
+    forehead: NonNegFloat = 0.25  # face label grown upward by this fraction of the oval height
+    dice_weight: NonNegFloat = 1.0
 
 
 def _conv_bn_relu(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
