@@ -12,7 +12,7 @@ def main() -> None:
     p = read_params().data
     r = run_download(p, Path("data/raw"))
     print(f"download: {r.pairs} {r.kind} pairs from {r.source} "
-          f"({r.sha256_checked} files checked against sha256) -> data/raw/")
+          f"({r.verified_line()}) -> data/raw/")
 
 
 if __name__ == "__main__":
