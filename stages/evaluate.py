@@ -17,6 +17,7 @@ from fss.evaluation import (
     read_test_pairs,
     synthesize,
 )
+from fss.interrupted import clear_leftovers
 from fss.io import write_json
 from fss.metrics.fid import load_inception
 from fss.params import read_params
@@ -32,6 +33,11 @@ def main(row: str = typer.Argument(..., help="A trained row (cut, ..., cyclegan)
          track: bool = typer.Option(True, help="Log the metrics to MLflow.")) -> None:
     params = read_params()
     device = resolve_device(params.base.device)
+    # It logs into the training run of the row and seed (a reference: its own run).
+    trained = row not in REFERENCES
+    clear_leftovers(f"evaluate {row}", [Path("metrics") / row],
+                    (row, "train" if trained else "evaluate", seed if trained else None)
+                    if track else None)
     pairs = read_test_pairs(SPLITS)
     if row in REFERENCES:
         name = row

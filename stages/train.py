@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from fss.errors import one_line_errors
+from fss.interrupted import clear_leftovers
 from fss.params import read_params
 from fss.runs import run_name
 from fss.training.config import training_config
@@ -28,6 +29,10 @@ def main(
     params = read_params()
     cfg = training_config(params.raw, row, seed)
     name = run_name(row, seed)
+    if os.environ.get("RANK", "0") == "0":
+        clear_leftovers(f"train {name}", [Path("models") / name, Path("plots/train") / row,
+                                          Path("metrics/train") / row],
+                        (row, "train", seed) if track else None)
     data = load_pairs(Path("data/splits.csv"), "train", Path("data/masks"),
                       MAPS if MAPS.is_dir() else None)
     tracker = None
