@@ -43,9 +43,18 @@ def params_cmd(
         typer.Option("--set", "-S", help="Hydra override, e.g. loss.alpha=50 (repeatable)."),
     ] = None,
     out: Annotated[Path, typer.Option(help="File to write.")] = Path("params.yaml"),
+    check: Annotated[bool, typer.Option(
+        "--check", help="Only check the existing file (--out) and write nothing.")] = False,
 ) -> None:
     """Compose params.yaml from conf/ exactly as `dvc exp run -S profile=...` does,
-    for use with plain `dvc repro`."""
+    for use with plain `dvc repro`; every value is checked (type, range, choice)
+    before the file is written."""
+    if check:
+        from fss.params import read_params
+
+        p = read_params(out)
+        typer.echo(f"{out}: every section valid (profile {p.meta.profile})")
+        return
     from fss.params_compose import compose_params
 
     compose_params(out, [f"profile={profile}", *(override or [])])
@@ -54,14 +63,14 @@ def params_cmd(
 
 @weights_app.command("list")
 def weights_list() -> None:
-    """Every pretrained file the project knows, and whether a verified copy is found."""
-    from fss.weights import REGISTRY, WeightsError, resolve
+    """Every pretrained file the project knows and its state: found (sha256 verified),
+    CORRUPT (a file is there but its sha256 does not match) or MISSING."""
+    from fss.weights import REGISTRY, file_state
 
     for name, w in REGISTRY.items():
-        try:
-            where = str(resolve(name, allow_download=False))
-        except WeightsError:
-            where = "MISSING"
+        state, path = file_state(name)
+        where = {"found": f"found {path}", "corrupt": f"CORRUPT {path} (sha256 does not match)",
+                 "missing": "MISSING"}[state]
         typer.echo(f"{name:20s} {w.sha256[:12]:12s} {w.relpath:48s} {where}")
 
 
@@ -151,6 +160,8 @@ def sketch_cmd(
     from fss.device import resolve_device
     from fss.sketch import Sketcher, list_photos, sketch_photos
 
+    # Only the two sections it uses (a photo-only params file may hold just those),
+    # each checked like a stage's.
     p = load_params(params)
     dev = resolve_device(device)
     sketcher = Sketcher(checkpoint or default_checkpoint(Path("models")),

@@ -1,16 +1,35 @@
 """Params: ``params.yaml`` (composed from ``conf/`` by DVC's Hydra support) read into
-one small dataclass per section, so each constructor sees only the numbers it uses."""
+one small dataclass per section, so each constructor sees only the numbers it uses.
+
+Every section dataclass is validated by pydantic (``TypeAdapter`` over the stdlib
+dataclass, strict types): a field's type says what it accepts, and the aliases below
+add the range, so a new key with its constraint is one line, e.g.
+``lr: PosFloat = 2e-4``; choices are ``Literal[...]``; a rule across keys goes in the
+dataclass's ``__post_init__`` as a ``ValueError``. Any violation becomes one
+``ParamsError`` line naming the key, the value and what is allowed."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import yaml
+from pydantic import Field, TypeAdapter, ValidationError
 
 T = TypeVar("T")
+
+# Constraints shared by many keys (floats reject nan/inf where a range is given).
+PosInt = Annotated[int, Field(gt=0)]
+NonNegInt = Annotated[int, Field(ge=0)]
+PosFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0, le=1)]      # thresholds, fractions of a frame
+Level255 = Annotated[int, Field(ge=0, le=255)]      # an 8-bit grey level
 
 
 class ParamsError(ValueError):
@@ -18,43 +37,70 @@ class ParamsError(ValueError):
 
 
 def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
+    """The params file as a plain mapping (unchecked; ``fss.params.read_params`` checks
+    and types every section)."""
     path = Path(path)
     if not path.is_file():
         raise ParamsError(f"{path}: params file not found (run from the repository root)")
-    with open(path) as f:
-        data = yaml.safe_load(f)
+    try:
+        with open(path) as f:
+            data = yaml.safe_load(f)
+    except yaml.YAMLError as e:
+        raise ParamsError(f"{path}: not valid YAML ({' '.join(str(e).split())})") from None
     if not isinstance(data, dict):
         raise ParamsError(f"{path}: expected a mapping of sections")
     return data
 
 
-def _convert(value: Any, default: Any) -> Any:
-    """YAML has no tuples: lists become tuples where the field's default is one."""
-    if isinstance(default, tuple) and isinstance(value, list):
-        return tuple(tuple(v) if isinstance(v, list) else v for v in value)
-    return value
+def _show(value: Any, limit: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def build(cls: type[T], section: dict[str, Any] | None, name: str = "") -> T:
-    """Dataclass ``cls`` from a params section; an unknown key is an error, so a typo
-    in ``-S align.sise=128`` fails instead of silently doing nothing."""
-    section = dict(section or {})
-    fields = {f.name: f for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-    unknown = sorted(set(section) - set(fields))
+def _describe(e: ValidationError, name: str) -> str:
+    """The first problem as one line: ``train.epochs = 'abc': should be a valid integer``."""
+    errors = e.errors()
+    err = errors[0]
+    msg = err["msg"].removeprefix("Value error, ").replace("Input should", "should")
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    if not err["loc"]:  # a rule across keys (__post_init__)
+        return f"params section '{name}': {msg}{more}"
+    key = ".".join([name, *(str(x) for x in err["loc"])])
+    return f"{key} = {_show(err['input'])}: {msg}{more}"
+
+
+@functools.cache
+def _adapter(cls: type) -> TypeAdapter:
+    return TypeAdapter(cls)
+
+
+def build(cls: type[T], section: Mapping[str, Any] | None, name: str = "") -> T:
+    """Dataclass ``cls`` from a params section, type- and range-checked; an unknown key
+    is an error, so a typo in ``-S align.sise=128`` fails instead of silently doing
+    nothing. Lists become tuples where the field is one."""
+    name = name or cls.__name__
+    if section is None:
+        section = {}
+    if not isinstance(section, Mapping):
+        raise ParamsError(f"params section '{name}' = {_show(section)}: should be a mapping "
+                          "of keys")
+    fields = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(str(k) for k in section if k not in fields)
     if unknown:
         raise ParamsError(
-            f"params section '{name or cls.__name__}': unknown key(s) {', '.join(unknown)}; "
+            f"params section '{name}': unknown key(s) {', '.join(unknown)}; "
             f"known: {', '.join(sorted(fields))}"
         )
-    kwargs = {}
-    for k, v in section.items():
-        f = fields[k]
-        default = f.default if f.default is not dataclasses.MISSING else None
-        kwargs[k] = _convert(v, default)
-    return cls(**kwargs)
+    # Through JSON: strict mode then accepts a mapping for the dataclass and lists for
+    # tuples, and still refuses "3" for an int or 1 for a bool (ints do pass as floats).
+    text = json.dumps(dict(section), default=str)
+    try:
+        return _adapter(cls).validate_json(text, strict=True)
+    except ValidationError as e:
+        raise ParamsError(_describe(e, name)) from None
 
 
-def section(params: dict[str, Any], name: str, cls: type[T]) -> T:
+def section(params: Mapping[str, Any], name: str, cls: type[T]) -> T:
     return build(cls, params.get(name), name)
 
 

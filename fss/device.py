@@ -1,15 +1,11 @@
-"""Which torch device a stage runs on, from the params' ``device`` string."""
+"""Which torch device a stage runs on, from params' ``base.device`` (or a command's
+``--device``)."""
 
 from __future__ import annotations
 
 import torch
 
 from fss.config import ParamsError
-
-
-def device_from_params(params: dict) -> torch.device:
-    """The device named by params' ``base.device`` (auto when absent)."""
-    return resolve_device(str((params.get("base") or {}).get("device", "auto")))
 
 
 def resolve_device(name: str) -> torch.device:

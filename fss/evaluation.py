@@ -6,11 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import torch
+from pydantic import Field
 
+from fss.config import Fraction, NonNegInt, PosInt
 from fss.io import atomic_dir, read_gray, read_rgb, save_png, write_text
 from fss.metrics.bootstrap import BootstrapParams, bootstrap_ci
 from fss.metrics.kid import kid_x1000
@@ -24,12 +26,12 @@ REFERENCES = ("photo", "mean_sketch")
 
 @dataclass(frozen=True)
 class EvaluateParams:
-    fid_method: str = "small_sample"   # small_sample (exact, fast) | cleanfid (scipy sqrtm)
-    region_threshold: float = 0.5      # RCS map > threshold = face / hair region
-    kid_subsets: int = 100
-    bootstrap_resamples: int = 1000
-    bootstrap_level: float = 0.95
-    stats_seed: int = 0                # KID subsets and bootstrap resamples
+    fid_method: Literal["small_sample", "cleanfid"] = "small_sample"  # exact, fast | scipy sqrtm
+    region_threshold: Fraction = 0.5      # RCS map > threshold = face / hair region
+    kid_subsets: PosInt = 100
+    bootstrap_resamples: PosInt = 1000
+    bootstrap_level: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    stats_seed: NonNegInt = 0                # KID subsets and bootstrap resamples
 
     def bootstrap(self) -> BootstrapParams:
         return BootstrapParams(self.bootstrap_resamples, self.bootstrap_level, self.stats_seed)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -38,6 +39,40 @@ def atomic_dir(out: Path) -> Iterator[Path]:
     os.replace(tmp, out)
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+# ``.<name>.tmp-<pid>``: the temp file write_text and checkpoint saves write first.
+_PID_TEMP = re.compile(r"^\..+\.tmp-(\d+)$")
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (a process of another user
+    counts: signalling it is refused, not unknown)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temp_files(folder: Path) -> list[tuple[Path, int]]:
+    """Remove the ``.<name>.tmp-<pid>`` files under ``folder`` whose writing process is
+    no longer alive (a run killed mid-save leaves one); a live writer's are left alone.
+    Returns (path, pid) of each file removed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    removed = []
+    for p in sorted(folder.rglob(".*.tmp-*")):
+        m = _PID_TEMP.match(p.name)
+        if m and p.is_file() and int(m.group(1)) != os.getpid() and not pid_alive(int(m.group(1))):
+            p.unlink(missing_ok=True)
+            removed.append((p, int(m.group(1))))
+    return removed
 
 
 def write_text(path: Path, text: str) -> None:

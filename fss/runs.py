@@ -18,19 +18,6 @@ def run_name(row: str, seed: int) -> str:
     return f"{row}/seed{int(seed)}"
 
 
-def seeds_of(params: Mapping[str, Any]) -> list[int]:
-    seeds = (params.get("train") or {}).get("seeds", [0])
-    if isinstance(seeds, int | str):
-        seeds = [seeds]
-    try:
-        out = [int(s) for s in seeds]
-    except (TypeError, ValueError):
-        raise ValueError(f"train.seeds must be a list of integers, got {seeds!r}") from None
-    if not out or len(set(out)) != len(out):
-        raise ValueError(f"train.seeds must be a non-empty list without repeats, got {out}")
-    return out
-
-
 def seed_paths(folder: Path, row: str, suffix: str = ".json") -> dict[int, Path]:
     """``{seed: folder/row/seed<k><suffix>}`` for the runs present, by seed."""
     d = Path(folder) / row

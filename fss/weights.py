@@ -22,6 +22,14 @@ class WeightsError(RuntimeError):
     """A pretrained file is missing, corrupt or cannot be fetched."""
 
 
+class WeightsMismatch(WeightsError):
+    """A file is where the registry looks, but its sha256 is not the registry's."""
+
+    def __init__(self, message: str, path: Path):
+        super().__init__(message)
+        self.path = path
+
+
 @dataclass(frozen=True)
 class WeightFile:
     """One pretrained file; ``sha256`` may be a prefix (>= 8 hex) where only that is
@@ -143,11 +151,10 @@ def _where_to_get(w: WeightFile) -> str:
 def _verify(w: WeightFile, path: Path) -> Path:
     digest = sha256_of(path)
     if not digest.startswith(w.sha256):
-        raise WeightsError(
+        raise WeightsMismatch(
             f"{path}: sha256 {digest[:12]}... does not match the registry's "
             f"{w.sha256[:12]}... for '{w.name}' ({w.what}); replace the file "
-            f"({_where_to_get(w)})"
-        )
+            f"({_where_to_get(w)})", path)
     return path
 
 
@@ -193,6 +200,17 @@ def resolve(name: str, *, allow_download: bool = True) -> Path:
         f"weights '{name}' ({w.relpath}) not found; put it at {places} "
         f"(set FSS_WEIGHTS to the folder holding it); {_where_to_get(w)}; {reason}"
     )
+
+
+def file_state(name: str) -> tuple[str, Path | None]:
+    """What ``fss weights list`` shows for one entry, without downloading: ('found',
+    verified path), ('corrupt', the mismatching file) or ('missing', None)."""
+    try:
+        return "found", resolve(name, allow_download=False)
+    except WeightsMismatch as e:
+        return "corrupt", e.path
+    except WeightsError:
+        return "missing", None
 
 
 def short_hash(name: str) -> str:

@@ -4,21 +4,18 @@ dss -> mask -> fss) on SSIM, PSNR and rank-1 -> metrics/ablation_tests.json."""
 from pathlib import Path
 
 from fss.ablation_tests import ablation_tests
-from fss.config import load_params, section
 from fss.errors import one_line_errors
-from fss.evaluation import EvaluateParams
 from fss.io import write_json
+from fss.params import read_params
 from fss.published import ABLATION_ROWS
-from fss.runs import seeds_of
 
 
 @one_line_errors
 def main() -> None:
-    params = load_params()
-    rows = [r for r in ABLATION_ROWS if r in (params.get("rows") or {})]
-    boot = section(params, "evaluate", EvaluateParams).bootstrap()
+    params = read_params()
+    rows = [r for r in ABLATION_ROWS if r in params.rows]
     out = ablation_tests(Path("results"), Path("metrics/recognition_hits.csv"), rows,
-                         seeds_of(params), boot)
+                         list(params.train.seeds), params.evaluate.bootstrap())
     write_json(Path("metrics/ablation_tests.json"), out)
     for p in out["pairs"]:
         a = p["subsets"]["all"]

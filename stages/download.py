@@ -2,17 +2,17 @@
 
 from pathlib import Path
 
-from fss.config import load_params, section
-from fss.data.download import DataParams, run_download
+from fss.data.download import run_download
 from fss.errors import one_line_errors
+from fss.params import read_params
 
 
 @one_line_errors
 def main() -> None:
-    p = section(load_params(), "data", DataParams)
+    p = read_params().data
     r = run_download(p, Path("data/raw"))
     print(f"download: {r.pairs} {r.kind} pairs from {r.source} "
-          f"({r.sha256_checked} files checked against sha256) -> data/raw/")
+          f"({r.verified_line()}) -> data/raw/")
 
 
 if __name__ == "__main__":

@@ -7,20 +7,20 @@ from pathlib import Path
 
 import typer
 
-from fss.config import load_params, section
-from fss.device import device_from_params
+from fss.device import resolve_device
 from fss.errors import one_line_errors
 from fss.evaluation import (
     REFERENCES,
-    EvaluateParams,
     evaluate_results,
     load_features,
     make_reference,
     read_test_pairs,
     synthesize,
 )
+from fss.interrupted import clear_leftovers
 from fss.io import write_json
 from fss.metrics.fid import load_inception
+from fss.params import read_params
 from fss.runs import run_name
 
 SPLITS, MASKS, MAPS = Path("data/splits.csv"), Path("data/masks"), Path("data/rcs_maps")
@@ -31,8 +31,13 @@ def main(row: str = typer.Argument(..., help="A trained row (cut, ..., cyclegan)
                                             "reference: photo, mean_sketch."),
          seed: int = typer.Option(0, help="Which training run of the row (train.seeds)."),
          track: bool = typer.Option(True, help="Log the metrics to MLflow.")) -> None:
-    params = load_params()
-    device = device_from_params(params)
+    params = read_params()
+    device = resolve_device(params.base.device)
+    # It logs into the training run of the row and seed (a reference: its own run).
+    trained = row not in REFERENCES
+    clear_leftovers(f"evaluate {row}", [Path("metrics") / row],
+                    (row, "train" if trained else "evaluate", seed if trained else None)
+                    if track else None)
     pairs = read_test_pairs(SPLITS)
     if row in REFERENCES:
         name = row
@@ -46,18 +51,15 @@ def main(row: str = typer.Argument(..., help="A trained row (cut, ..., cyclegan)
         kind = "trained"
     m = evaluate_results(results, pairs, load_features(Path("data/fid_features")),
                          load_inception(device), MAPS if MAPS.is_dir() else None, device,
-                         section(params, "evaluate", EvaluateParams),
-                         scores_csv=results / "scores.csv")
-    profile = str(params.get("meta", {}).get("profile", ""))
-    size = int(params.get("align", {}).get("size", 0))
+                         params.evaluate, scores_csv=results / "scores.csv")
+    profile = params.meta.profile
     metrics = {"row": row, "seed": seed if kind == "trained" else None, "kind": kind,
-               "profile": profile, "image_size": size,
-               "epochs": int(params.get("train", {}).get("epochs", 0)) if kind == "trained"
-               else None, **m}
+               "profile": profile, "image_size": params.align.size,
+               "epochs": params.train.epochs if kind == "trained" else None, **m}
     out = Path("metrics") / f"{name}.json"
     write_json(out, metrics)
     if track:
-        log_to_mlflow(row, seed, kind, profile, params, metrics, out)
+        log_to_mlflow(row, seed, kind, profile, params.raw, metrics, out)
     print(f"evaluate {row}: " + ", ".join(
         f"{s} FID {v.get('fid')} SSIM {v.get('ssim')} PSNR {v.get('psnr')}"
         for s, v in m["subsets"].items()))

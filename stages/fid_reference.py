@@ -4,11 +4,9 @@ floor (training vs test sketches) -> metrics/fid_floor.json."""
 
 from pathlib import Path
 
-from fss.config import load_params, section
-from fss.device import device_from_params
+from fss.device import resolve_device
 from fss.errors import one_line_errors
 from fss.evaluation import (
-    EvaluateParams,
     read_test_pairs,
     real_sketch_features,
     real_sketch_floor,
@@ -16,24 +14,23 @@ from fss.evaluation import (
 )
 from fss.io import write_json
 from fss.metrics.fid import load_inception
+from fss.params import read_params
 
 SPLITS = Path("data/splits.csv")
 
 
 @one_line_errors
 def main() -> None:
-    params = load_params()
-    device = device_from_params(params)
+    params = read_params()
+    device = resolve_device(params.base.device)
     model = load_inception(device)
     feats = {split: real_sketch_features(read_test_pairs(SPLITS, split), model, device)
              for split in ("test", "train")}
     save_features(feats, Path("data/fid_features"))
-    floor = real_sketch_floor(feats["train"], feats["test"],
-                              section(params, "evaluate", EvaluateParams))
-    profile = str(params.get("meta", {}).get("profile", ""))
+    floor = real_sketch_floor(feats["train"], feats["test"], params.evaluate)
     write_json(Path("metrics/fid_floor.json"),
-               {"row": "floor", "kind": "reference", "profile": profile,
-                "image_size": int(params.get("align", {}).get("size", 0)), **floor})
+               {"row": "floor", "kind": "reference", "profile": params.meta.profile,
+                "image_size": params.align.size, **floor})
     print("fid_reference: " + ", ".join(
         f"{s} FID floor {v['fid']} KID x1000 {v['kid']}" for s, v in floor["subsets"].items()))
 

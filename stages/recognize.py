@@ -4,27 +4,24 @@ intervals -> metrics/recognition.json; per-image hits -> metrics/recognition_hit
 
 from pathlib import Path
 
-from fss.config import load_params, section
-from fss.device import device_from_params
+from fss.device import resolve_device
 from fss.errors import one_line_errors
-from fss.evaluation import EvaluateParams, read_test_pairs
+from fss.evaluation import read_test_pairs
 from fss.io import write_json, write_text
-from fss.metrics.recognition import RecognitionParams
+from fss.params import read_params
 from fss.recognition_eval import recognition_table
-from fss.runs import run_name, seeds_of
+from fss.runs import run_name
 
 HITS = Path("metrics/recognition_hits.csv")
 
 
 @one_line_errors
 def main() -> None:
-    params = load_params()
-    runs = [run_name(r, s) for r in (params.get("rows") or {}) for s in seeds_of(params)]
-    device = device_from_params(params)
-    p = section(params, "recognize", RecognitionParams)
-    boot = section(params, "evaluate", EvaluateParams).bootstrap()
+    params = read_params()
+    runs = [run_name(r, s) for r in params.rows for s in params.train.seeds]
+    device = resolve_device(params.base.device)
     table, hits = recognition_table(read_test_pairs(Path("data/splits.csv")), Path("results"),
-                                    runs, p, device, boot)
+                                    runs, params.recognize, device, params.evaluate.bootstrap())
     write_json(Path("metrics/recognition.json"), table)
     write_text(HITS, hits.to_csv(index=False))
     print("recognize rank-1: " + ", ".join(f"{k} {v['all']:.3f}"

@@ -4,11 +4,13 @@ published values and the run's provenance."""
 from pathlib import Path
 
 from fss.errors import one_line_errors
+from fss.params import read_params
 from fss.report import write_report
 
 
 @one_line_errors
 def main() -> None:
+    read_params()  # the report reads params.yaml as it is: checked first
     print(f"report: {write_report(Path('.'), Path('reports'))}")
 
 

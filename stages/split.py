@@ -4,10 +4,12 @@ from pathlib import Path
 
 from fss.data.splits import build_splits, check_paper_counts, split_counts
 from fss.errors import one_line_errors
+from fss.params import read_params
 
 
 @one_line_errors
 def main() -> None:
+    read_params()  # reads no section, but a bad params file stops every stage
     raw, out = Path("data/raw"), Path("data/splits.csv")
     df = build_splits(raw, Path("data/aligned"))
     check_paper_counts(df, raw)

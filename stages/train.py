@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 
-from fss.config import load_params
 from fss.errors import one_line_errors
+from fss.interrupted import clear_leftovers
+from fss.params import read_params
 from fss.runs import run_name
 from fss.training.config import training_config
 from fss.training.dataset import load_pairs
@@ -25,9 +26,13 @@ def main(
                                            "when its settings match; --no-resume starts anew."),
     track: bool = typer.Option(True, help="Log the run to MLflow."),
 ) -> None:
-    params = load_params()
-    cfg = training_config(params, row, seed)
+    params = read_params()
+    cfg = training_config(params.raw, row, seed)
     name = run_name(row, seed)
+    if os.environ.get("RANK", "0") == "0":
+        clear_leftovers(f"train {name}", [Path("models") / name, Path("plots/train") / row,
+                                          Path("metrics/train") / row],
+                        (row, "train", seed) if track else None)
     data = load_pairs(Path("data/splits.csv"), "train", Path("data/masks"),
                       MAPS if MAPS.is_dir() else None)
     tracker = None
@@ -35,12 +40,12 @@ def main(
         from fss.tracking import Tracker, git_commit
 
         tags = {"row": row, "seed": str(seed),
-                "profile": str(params.get("meta", {}).get("profile", "")),
+                "profile": params.meta.profile,
                 "git_commit": git_commit(), "dvc_exp": os.environ.get("DVC_EXP_NAME", ""),
                 "image_size": str(data.photos.shape[-1]), "stage": "train"}
 
         def tracker(run_id: str | None) -> Tracker:
-            return Tracker(f"train-{row}-seed{seed}", params, tags, run_id)
+            return Tracker(f"train-{row}-seed{seed}", params.raw, tags, run_id)
 
     s = train_row(cfg, data, Path("models") / name, Path("plots/train") / f"{name}.csv",
                   Path("metrics/train") / f"{name}.json", resume=resume, tracker=tracker)

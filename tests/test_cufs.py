@@ -131,3 +131,125 @@ def test_real_cufs_matches_paper_split():
     ref = {r["id"]: r for r in cufs.reference_pairs()}
     for p in pairs:
         assert p.sketch.relative_to(root).as_posix() == ref[p.id]["sketch"]
+
+
+def _write_manifest(path: Path, root: Path, files: list[Path]) -> Path:
+    from fss.weights import sha256_of
+
+    lines = ["path,bytes,sha256"] + [
+        f"{f.relative_to(root).as_posix()},{f.stat().st_size},{sha256_of(f)}" for f in files]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_manifest_must_list_every_paired_file(synthetic_cufs, tmp_path, capsys):
+    pairs = cufs.discover_pairs([synthetic_cufs])
+    files = sorted(f for p in pairs for f in (p.photo, p.sketch))
+    full = _write_manifest(tmp_path / "full.csv", synthetic_cufs, files)
+    assert cufs.check_manifest(pairs, full, synthetic_cufs) == (36, 36)
+    gap = _write_manifest(tmp_path / "gap.csv", synthetic_cufs, files[1:])
+    unlisted = files[0].relative_to(synthetic_cufs).as_posix()
+    with pytest.raises(cufs.CufsError, match=f"1 paired file\\(s\\) not listed.*{unlisted}"):
+        cufs.check_manifest(pairs, gap, synthetic_cufs)
+    assert cufs.check_manifest(pairs, gap, synthetic_cufs, unlisted="warn") == (35, 36)
+    assert f"warning: {gap}: 1 paired file(s) not listed" in capsys.readouterr().err
+
+
+def test_manifest_names_the_first_few_unlisted(synthetic_cufs, tmp_path):
+    pairs = cufs.discover_pairs([synthetic_cufs])
+    files = sorted(f for p in pairs for f in (p.photo, p.sketch))
+    gap = _write_manifest(tmp_path / "gap.csv", synthetic_cufs, files[5:])
+    with pytest.raises(cufs.CufsError) as e:
+        cufs.check_manifest(pairs, gap, synthetic_cufs)
+    msg = str(e.value)
+    assert "5 paired file(s)" in msg and "and 2 more" in msg and "\n" not in msg
+    assert files[0].relative_to(synthetic_cufs).as_posix() in msg
+
+
+def test_manifest_catches_a_changed_file(synthetic_cufs, tmp_path):
+    root = _copy(synthetic_cufs, tmp_path)
+    pairs = cufs.discover_pairs([root])
+    files = sorted(f for p in pairs for f in (p.photo, p.sketch))
+    m = _write_manifest(tmp_path / "m.csv", root, files)
+    files[3].write_bytes(files[3].read_bytes() + b"\0")
+    with pytest.raises(cufs.CufsError, match=f"{files[3].name}: sha256 differs"):
+        cufs.check_manifest(pairs, m, root)
+
+
+def test_real_cufs_unlisted_file_stops_download(tmp_path):
+    root = shared_cufs()
+    if root is None:
+        pytest.skip("real CUFS not found (set FSS_CUFS or put ../shared beside the repo)")
+    listed = root.parent / "cufs-sha256.csv"
+    if not listed.is_file():
+        pytest.skip(f"{listed}: no sha256 manifest beside the real CUFS")
+    lines = listed.read_text().splitlines()
+    dropped = next(ln for ln in lines[1:] if ln.startswith("AR/Testing Photos/"))
+    gap = tmp_path / "gap.csv"
+    gap.write_text("\n".join(ln for ln in lines if ln != dropped) + "\n")
+    out = tmp_path / "raw"
+    with pytest.raises(cufs.CufsError, match=f"not listed.*{dropped.split(',')[0]}"):
+        run_download(DataParams(source=str(root), manifest=str(gap)), out)
+    assert not out.exists()
+    r = run_download(DataParams(source=str(root), manifest=str(gap), manifest_unlisted="warn",
+                                limit_per_split=1), out)
+    assert r.verified_line().startswith("1211 of 1212 files verified")
+
+
+def test_os_sidecar_files_are_ignored(synthetic_cufs, tmp_path):
+    root = _copy(synthetic_cufs, tmp_path)
+    photos = root / "CUHK Students" / "Training" / "photos"
+    first = sorted(photos.iterdir())[0]
+    (photos / f"._{first.name}").write_bytes(b"\0\5\26\7 AppleDouble")
+    (photos / ".DS_Store").write_bytes(b"\0")
+    (photos / "desktop.ini").write_text("[.ShellClassInfo]")
+    (photos / "Thumbs.db").write_bytes(b"\0")
+    junk = root / "__MACOSX" / "CUHK Students" / "Training" / "photos"
+    junk.mkdir(parents=True)
+    (junk / f"._{first.name}").write_bytes(b"\0")
+    pairs = cufs.discover_pairs([root])
+    assert len(pairs) == 18
+    assert all(not p.photo.name.startswith(".") for p in pairs)
+
+
+def _cuhk_test(root: Path) -> tuple[list[Path], list[Path]]:
+    base = root / "CUHK Students" / "Testing"
+    return (sorted((base / "photos").iterdir()),
+            sorted((base / "sketches").iterdir(), key=lambda s: int(s.stem)))
+
+
+def test_missing_numbered_sketch_named_by_its_number(synthetic_cufs, tmp_path):
+    root = _copy(synthetic_cufs, tmp_path)
+    photos, sketches = _cuhk_test(root)
+    sketches[1].unlink()  # a gap in the numbering
+    with pytest.raises(cufs.CufsError, match=f"{sketches[1].name}: missing numbered sketch"):
+        cufs.discover_pairs([root])
+
+
+def test_missing_first_numbered_sketch_named_from_the_split(synthetic_cufs, tmp_path):
+    """Without a gap only the committed split can say which number is gone."""
+    root = _copy(synthetic_cufs, tmp_path)
+    photos, sketches = _cuhk_test(root)
+    reference = [{"subset": "cuhk", "split": "test", "id": f"cuhk-{p.stem}",
+                  "photo": f"CUHK Students/Testing/photos/{p.name}",
+                  "sketch": f"CUHK Students/Testing/sketches/{s.name}"}
+                 for p, s in zip(photos, sketches, strict=True)]
+    sketches[0].unlink()
+    with pytest.raises(cufs.CufsError) as e:
+        cufs.discover_pairs([root], reference)
+    msg = str(e.value)
+    assert msg.startswith(f"{sketches[0]}: missing numbered sketch (pairs with {photos[0].name}")
+    assert "unpaired" not in msg
+
+
+def test_missing_photo_of_a_numbered_sketch_is_named(synthetic_cufs, tmp_path):
+    root = _copy(synthetic_cufs, tmp_path)
+    photos, sketches = _cuhk_test(root)
+    reference = [{"subset": "cuhk", "split": "test", "id": f"cuhk-{p.stem}",
+                  "photo": f"CUHK Students/Testing/photos/{p.name}",
+                  "sketch": f"CUHK Students/Testing/sketches/{s.name}"}
+                 for p, s in zip(photos, sketches, strict=True)]
+    photos[2].unlink()
+    with pytest.raises(cufs.CufsError, match=f"{photos[2].name}: missing photo \\(its numbered "
+                                             f"sketch {sketches[2].name}"):
+        cufs.discover_pairs([root], reference)

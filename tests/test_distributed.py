@@ -173,7 +173,7 @@ def test_env_info_reads_torchrun_variables():
 
 @pytest.mark.parametrize("key,value", [("precision", "fp16"), ("channels_last", "yes")])
 def test_precision_and_layout_validated(key, value):
-    with pytest.raises(ParamsError, match=f"train.{key} '{value}' is not one of auto"):
+    with pytest.raises(ParamsError, match=f"train.{key} = '{value}': should be 'auto'"):
         build(TrainParams, {key: value}, "train")
 
 

@@ -2,17 +2,11 @@
 
 import pytest
 
-from fss.runs import run_name, seed_paths, seeds_of, summarize_seeds
+from fss.runs import run_name, seed_paths, summarize_seeds
 
 
-def test_run_name_and_seeds_of_params():
+def test_run_name():  # train.seeds itself is checked with the params (test_params.py)
     assert run_name("fss", 2) == "fss/seed2"
-    assert seeds_of({"train": {"seeds": [0, 1]}}) == [0, 1]
-    assert seeds_of({}) == [0]
-    with pytest.raises(ValueError, match="repeats"):
-        seeds_of({"train": {"seeds": [1, 1]}})
-    with pytest.raises(ValueError, match="integers"):
-        seeds_of({"train": {"seeds": ["a"]}})
 
 
 def test_seed_paths_finds_files_and_folders_in_seed_order(tmp_path):

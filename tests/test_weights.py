@@ -66,3 +66,28 @@ def test_failed_download_is_one_line(monkeypatch, tmp_path):
 def test_shared_weights_verify(weights_dir):
     for name in ("selfie_segmentation", "mtcnn_onet"):
         assert weights.resolve(name, allow_download=False).is_file()
+
+
+def test_list_shows_found_missing_and_corrupt_apart(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from fss.cli import app
+
+    entries = {}
+    for name, content in (("ok", b"good"), ("bad", b"bad"), ("gone", b"gone")):
+        entries[name] = weights.WeightFile(name, f"{name}.pt",
+                                           hashlib.sha256(content).hexdigest(), name)
+    monkeypatch.setattr(weights, "REGISTRY", entries)
+    monkeypatch.setenv("FSS_WEIGHTS", str(tmp_path))
+    monkeypatch.setenv("FSS_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "ok.pt").write_bytes(b"good")
+    (tmp_path / "bad.pt").write_bytes(b"truncated")
+    assert weights.file_state("ok") == ("found", tmp_path / "ok.pt")
+    assert weights.file_state("bad") == ("corrupt", tmp_path / "bad.pt")
+    assert weights.file_state("gone") == ("missing", None)
+    r = CliRunner().invoke(app, ["weights", "list"])
+    assert r.exit_code == 0
+    lines = {ln.split()[0]: ln for ln in r.output.splitlines()}
+    assert f"found {tmp_path / 'ok.pt'}" in lines["ok"]
+    assert f"CORRUPT {tmp_path / 'bad.pt'} (sha256 does not match)" in lines["bad"]
+    assert lines["gone"].endswith("MISSING") and "CORRUPT" not in lines["gone"]

@@ -8,31 +8,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Annotated, Literal
 
 import numpy as np
+from pydantic import Field
 from skimage.transform import SimilarityTransform, warp
+
+from fss.config import Fraction, NonNegInt, PosFloat, PosInt
 
 
 @dataclass(frozen=True)
 class AlignParams:
-    size: int = 256
+    size: Annotated[int, Field(ge=16)] = 256
     # Eye targets as fractions of the output frame (x, y).
-    eye_left: tuple[float, float] = (0.40, 0.50)
-    eye_right: tuple[float, float] = (0.60, 0.50)
+    eye_left: tuple[Fraction, Fraction] = (0.40, 0.50)
+    eye_right: tuple[Fraction, Fraction] = (0.60, 0.50)
     # Where CUFS's own preprocessing puts the eyes, as fractions of the source image
     # (MTCNN mean over the 606 photos: (75.3, 126.1) and (126.3, 126.1) in 200x250).
-    native_eye_left: tuple[float, float] = (0.3766, 0.5044)
-    native_eye_right: tuple[float, float] = (0.6317, 0.5044)
+    native_eye_left: tuple[Fraction, Fraction] = (0.3766, 0.5044)
+    native_eye_right: tuple[Fraction, Fraction] = (0.6317, 0.5044)
     # mtcnn | native (skip detection, use the native positions) | resize (no alignment:
     # the raw image squeezed to size x size, as CUT/pix2pix preprocess; for comparisons
     # with their official code)
-    detector: str = "mtcnn"
-    min_confidence: float = 0.90
+    detector: Literal["mtcnn", "native", "resize"] = "mtcnn"
+    min_confidence: Fraction = 0.90
     # Smallest face MTCNN looks for; larger = fewer pyramid levels = faster. Capped at
     # 20 % of the image's shorter side (see EyeDetector.detect_once).
-    min_face_px: int = 60
-    refine_steps: int = 1
-    tolerance_px: float = 2.0
+    min_face_px: PosInt = 60
+    refine_steps: NonNegInt = 1
+    tolerance_px: PosFloat = 2.0
+
+    def __post_init__(self) -> None:
+        for side in ("eye", "native_eye"):
+            left, right = getattr(self, f"{side}_left"), getattr(self, f"{side}_right")
+            if left[0] >= right[0]:
+                raise ValueError(f"{side}_left's x ({left[0]}) should be below "
+                                 f"{side}_right's ({right[0]})")
 
 
 def eye_targets(p: AlignParams) -> np.ndarray:

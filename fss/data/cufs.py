@@ -30,6 +30,12 @@ IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz")
 SYNTHETIC_MARKER = "SYNTHETIC_CUFS.txt"
 
+# Files and folders operating systems and archivers leave beside data: never data, never
+# an "unpaired file". Hidden names (``.DS_Store``, macOS's ``._name.jpg`` AppleDouble
+# sidecars, ``.Trashes``) are skipped as a rule; these are the visible ones.
+_OS_JUNK_FILES = {"thumbs.db", "ehthumbs.db", "desktop.ini", "icon\r"}
+_OS_JUNK_DIRS = {"__macosx", "$recycle.bin", "system volume information"}
+
 _SUBSET_TOKENS = {"cuhk": "cuhk", "ar": "ar", "xm2vts": "xm2vts", "xm": "xm2vts"}
 _SPLIT_TOKENS = {"train": "train", "training": "train", "test": "test", "testing": "test"}
 
@@ -94,22 +100,61 @@ def pair_key(stem: str) -> str:
     return key
 
 
+def is_os_junk(name: str) -> bool:
+    """A sidecar or metadata file/folder an OS or archiver left (``._x.jpg``,
+    ``.DS_Store``, ``Thumbs.db``, ``__MACOSX``)."""
+    return name.startswith(".") or name.lower() in _OS_JUNK_FILES | _OS_JUNK_DIRS
+
+
 def _scan(root: Path, base: Path) -> list[_Found]:
     found = []
-    for dirpath, _dirs, files in os.walk(root):
+    for dirpath, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not is_os_junk(d))
         rel = Path(dirpath).relative_to(base)
         subset, kind, split = classify_dir(rel)
         for name in sorted(files):
             p = Path(dirpath) / name
-            if p.suffix.lower() not in IMAGE_SUFFIXES:
+            if is_os_junk(name) or p.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
             if subset and kind:
                 found.append(_Found(p, subset, kind, split))
     return found
 
 
-def _pair_group(subset: str, split: str | None, photos: list[Path], sketches: list[Path]):
-    """Yield (id, photo, sketch) for one subset/split, raising on any unpaired file."""
+def _numbered_gap(subset: str, split: str | None, photos: list[Path], sketches: list[Path],
+                  reference: dict[str, str]) -> CufsError:
+    """The error for numbered sketches that do not match the photos one for one: the
+    file that is missing, by the committed split's names (``reference``: photo file
+    name -> sketch file name) where it knows them, else by the gap in the numbering."""
+    counts = f"{subset} {split}: {len(photos)} photos, {len(sketches)} numbered sketches"
+    sketch_dir = sketches[0].parent
+    have_s = {s.name for s in sketches}
+    have_p = {p.name for p in photos}
+    if reference:
+        for p in photos:
+            want = reference.get(p.name)
+            if want and want not in have_s:
+                return CufsError(f"{sketch_dir / want}: missing numbered sketch (pairs with "
+                                 f"{p.name}; {counts})")
+        by_sketch = {s: p for p, s in reference.items()}
+        for s in sketches:
+            want = by_sketch.get(s.name)
+            if want and want not in have_p:
+                return CufsError(f"{photos[0].parent / want if photos else want}: missing "
+                                 f"photo (its numbered sketch {s.name} is there; {counts})")
+    if len(sketches) < len(photos):
+        numbers = sorted(int(s.stem) for s in sketches)
+        gaps = [n for n in range(numbers[0], numbers[-1]) if n not in set(numbers)]
+        n = gaps[0] if gaps else numbers[-1] + 1
+        return CufsError(f"{sketch_dir / f'{n}{sketches[0].suffix}'}: missing numbered sketch "
+                         f"({counts})")
+    return CufsError(f"{sketches[-1]}: unpaired file ({counts})")
+
+
+def _pair_group(subset: str, split: str | None, photos: list[Path], sketches: list[Path],
+                reference: dict[str, str] | None = None):
+    """Yield (id, photo, sketch) for one subset/split, raising on any unpaired file.
+    ``reference``: photo file name -> sketch file name from the committed split."""
     if sketches and all(s.stem.isdigit() for s in sketches) and not all(
         p.stem.isdigit() for p in photos
     ):
@@ -117,11 +162,7 @@ def _pair_group(subset: str, split: str | None, photos: list[Path], sketches: li
         photos_sorted = sorted(photos, key=lambda p: p.name)
         sketches_sorted = sorted(sketches, key=lambda s: int(s.stem))
         if len(photos_sorted) != len(sketches_sorted):
-            extra = (sketches_sorted if len(sketches_sorted) > len(photos_sorted) else photos_sorted)
-            raise CufsError(
-                f"{extra[-1]}: unpaired file ({subset} {split}: {len(photos_sorted)} photos "
-                f"but {len(sketches_sorted)} numbered sketches)"
-            )
+            raise _numbered_gap(subset, split, photos_sorted, sketches_sorted, reference or {})
         for p, s in zip(photos_sorted, sketches_sorted, strict=True):
             yield f"{subset}-{pair_key(p.stem)}", p, s
         return
@@ -169,7 +210,9 @@ def discover_pairs(
     ref_split = {r["id"]: r["split"] for r in (reference or [])}
     pairs = []
     for (subset, split), g in sorted(merged.items(), key=lambda kv: (kv[0][0], str(kv[0][1]))):
-        for pid, photo, sketch in _pair_group(subset, split, g["photo"], g["sketch"]):
+        names = {Path(r["photo"]).name: Path(r["sketch"]).name for r in reference or []
+                 if r["subset"] == subset and (split is None or r["split"] == split)}
+        for pid, photo, sketch in _pair_group(subset, split, g["photo"], g["sketch"], names):
             s = split or ref_split.get(pid)
             if s is None:
                 raise CufsError(f"{photo}: no train/test folder and id '{pid}' is not in the split")
@@ -226,24 +269,44 @@ def check_images(pairs: Iterable[Pair]) -> None:
                 raise CufsError(f"{path}: unreadable image ({e.__class__.__name__}: {e})") from e
 
 
-def check_manifest(pairs: Iterable[Pair], manifest: Path, root: Path) -> int:
-    """Verify sha256 of every used file listed in ``manifest`` (path,bytes,sha256)."""
+def check_manifest(pairs: Iterable[Pair], manifest: Path, root: Path,
+                   unlisted: str = "error") -> tuple[int, int]:
+    """Verify the sha256 of every paired file against ``manifest`` (path,bytes,sha256,
+    paths relative to ``root``): each file under ``root`` must be listed and match, so
+    a changed file cannot slip in unlisted. An unlisted one is an error naming the
+    first few, or with ``unlisted="warn"`` a warning on stderr. Files from elsewhere
+    (``data.photo_source``, extracted archives) are outside the manifest's reach.
+    Returns (files verified, files paired)."""
+    import sys
+
     from fss.weights import sha256_of
 
-    with open(manifest) as f:
-        listed = {row["path"]: row["sha256"] for row in csv.DictReader(f)}
-    checked = 0
-    for p in pairs:
-        for path in (p.photo, p.sketch):
-            try:
-                rel = path.relative_to(root).as_posix()
-            except ValueError:
-                continue
-            if rel in listed:
-                if sha256_of(path) != listed[rel]:
-                    raise CufsError(f"{path}: sha256 differs from {manifest}")
-                checked += 1
-    return checked
+    try:
+        with open(manifest, newline="") as f:
+            listed = {row["path"]: row["sha256"] for row in csv.DictReader(f)}
+    except (KeyError, csv.Error, UnicodeDecodeError) as e:
+        raise CufsError(f"{manifest}: not a sha256 manifest (path,bytes,sha256): {e}") from None
+    files = [path for p in pairs for path in (p.photo, p.sketch)]
+    verified, missing = 0, []
+    for path in files:
+        try:
+            rel = path.relative_to(root).as_posix()
+        except ValueError:
+            continue
+        if rel not in listed:
+            missing.append(rel)
+            continue
+        if sha256_of(path) != listed[rel]:
+            raise CufsError(f"{path}: sha256 differs from {manifest}")
+        verified += 1
+    if missing:
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        what = (f"{manifest}: {len(missing)} paired file(s) not listed, so not verified: "
+                f"{', '.join(missing[:3])}{more}")
+        if unlisted != "warn":
+            raise CufsError(f"{what} (list them, or set data.manifest_unlisted=warn)")
+        print(f"warning: {what}", file=sys.stderr)
+    return verified, len(files)
 
 
 def extract_archives(source: Path, into: Path) -> list[Path]:

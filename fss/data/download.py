@@ -7,7 +7,9 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
+from fss.config import NonNegInt, PosInt
 from fss.data import cufs
 from fss.data.synthetic import make_synthetic_cufs
 
@@ -21,9 +23,11 @@ class DataParams:
     # sha256 manifest (path,bytes,sha256 relative to the source); auto = cufs-sha256.csv
     # beside the source folder if present; "" = none.
     manifest: str = "auto"
-    limit_per_split: int = 0
-    synthetic_per_split: int = 4
-    synthetic_seed: int = 0
+    # A paired file the manifest does not list: error (the default) or warn.
+    manifest_unlisted: Literal["error", "warn"] = "error"
+    limit_per_split: NonNegInt = 0
+    synthetic_per_split: PosInt = 4
+    synthetic_seed: NonNegInt = 0
 
 
 @dataclass
@@ -31,7 +35,15 @@ class DownloadResult:
     kind: str  # real | synthetic
     source: str
     pairs: int
-    sha256_checked: int
+    sha256_checked: int   # files verified against the sha256 manifest
+    files: int = 0        # files paired (photos and sketches)
+    manifest: Path | None = None
+
+    def verified_line(self) -> str:
+        if self.manifest is None:
+            return "no sha256 manifest"
+        return (f"{self.sha256_checked} of {self.files} files verified against sha256, "
+                f"{self.manifest.name}")
 
 
 def resolve_source(p: DataParams) -> tuple[str, Path | None]:
@@ -97,14 +109,14 @@ def run_download(p: DataParams, out: Path, cache: Path | None = None) -> Downloa
             assert reference is not None
             cufs.check_against_reference(pairs, reference, root)
         cufs.check_images(pairs)
-        checked = 0
-        if not synthetic and root.is_dir() and (m := _manifest_for(p, root)):
-            checked = cufs.check_manifest(pairs, m, root)
+        checked, files, manifest = 0, 2 * len(pairs), None
+        if not synthetic and root.is_dir() and (manifest := _manifest_for(p, root)):
+            checked, files = cufs.check_manifest(pairs, manifest, root, p.manifest_unlisted)
         pairs = cufs.limit_per_split(pairs, p.limit_per_split)
         result = DownloadResult(
             kind="synthetic" if synthetic else "real",
             source="synthetic" if kind == "synthetic" else str(path or kind),
-            pairs=len(pairs), sha256_checked=checked,
+            pairs=len(pairs), sha256_checked=checked, files=files, manifest=manifest,
         )
         cufs.write_raw(pairs, out, {
             "kind": result.kind, "source": result.source, "pairs": str(result.pairs),

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 from scipy import ndimage
+
+from fss.config import Fraction, Level255, NonNegFloat, NonNegInt
 
 
 METHODS = ("selfie", "background")
@@ -16,14 +19,14 @@ METHODS = ("selfie", "background")
 
 @dataclass(frozen=True)
 class MaskParams:
-    method: str = "selfie"  # selfie (MediaPipe) | background (border-colour distance)
-    threshold: float = 0.5
+    method: Literal[METHODS] = "selfie"  # selfie (MediaPipe) | background (border colour)
+    threshold: Fraction = 0.5
     # Sketch silhouette: pixels darker than this (0-255) count as strokes.
-    sketch_stroke_level: int = 230
-    sketch_close_radius: int = 6
-    wedge_level: int = 40
+    sketch_stroke_level: Level255 = 230
+    sketch_close_radius: NonNegInt = 6
+    wedge_level: Level255 = 40
     # Background method: colour distance (0-255 RGB) from the border colour.
-    background_distance: float = 40.0
+    background_distance: NonNegFloat = 40.0
 
 
 def iou(a: np.ndarray, b: np.ndarray) -> float:

@@ -8,13 +8,15 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from fss.config import NonNegInt, PosInt
+
 
 @dataclass(frozen=True)
 class RecognitionParams:
-    crop_size: int = 160
-    margin: int = 32            # context pixels in the 160 crop, as FaceNet's training crops
-    min_face_px: int = 20
-    batch_size: int = 32
+    crop_size: PosInt = 160
+    margin: NonNegInt = 32            # context pixels in the 160 crop, as FaceNet's training crops
+    min_face_px: PosInt = 20
+    batch_size: PosInt = 32
 
 
 def rank1(probe: np.ndarray, gallery: np.ndarray, probe_labels: list[str],

@@ -7,31 +7,35 @@ import os
 import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Annotated
 
 import torch
 import torch.nn.functional as F
+from pydantic import Field
 from torch import nn
+
+from fss.config import Fraction, NonNegFloat, NonNegInt, PosFloat, PosInt
 
 
 @dataclass(frozen=True)
 class RCSParams:
-    channels: int = 32  # stem width
-    reduction: int = 4  # channel-branch FC bottleneck ratio
-    stem_downsample: int = 2  # stride-2 convs in the stem; maps are upsampled back
-    epochs: int = 30
-    lr: float = 1e-3
-    batch_size: int = 8
-    threshold: float = 0.5  # map > threshold = region (IoU metric and sampling)
-    forehead: float = 0.25  # face label grown upward by this fraction of the oval height
-    dice_weight: float = 1.0
-    # Graded density labels (docs/method-notes.md, "DSS"): inside a region the label
-    # rises from ``density_floor`` (sparse) to 1 (dense) as floor + (1 - floor) u^gamma,
-    # u = the pixel's density rank within its region; face density = closeness to the
-    # face mesh's vertices (KDE, bandwidth ``density_sigma`` x the face-oval height),
-    # hair density = depth inside the hair region.
-    density_floor: float = 0.6
-    density_gamma: float = 2.0
-    density_sigma: float = 0.04
+    channels: PosInt = 32  # stem width
+    reduction: PosInt = 4  # channel-branch FC bottleneck ratio
+    stem_downsample: NonNegInt = 2  # stride-2 convs in the stem; maps are upsampled back
+    epochs: PosInt = 30
+    lr: PosFloat = 1e-3
+    batch_size: PosInt = 8
+    threshold: Fraction = 0.5  # map > threshold = region (IoU metric and sampling)
+    forehead: NonNegFloat = 0.25  # face label grown upward by this fraction of the oval height
+    dice_weight: NonNegFloat = 1.0
+    # Graded density labels (docs/method-notes.md, "Graded density"): inside a region the
+    # label rises from ``density_floor`` (sparse) to 1 (dense) as floor + (1 - floor)
+    # u^gamma, u = the pixel's density rank within its region; face density = closeness
+    # to the face mesh's vertices (KDE, bandwidth ``density_sigma`` x the face-oval
+    # height), hair density = depth inside the hair region.
+    density_floor: Annotated[float, Field(gt=0.5, lt=1)] = 0.6
+    density_gamma: PosFloat = 2.0
+    density_sigma: PosFloat = 0.04
 
 
 def _conv_bn_relu(cin: int, cout: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from fss.config import ParamsError, build
+from pydantic import Field
+
+from fss.config import NonNegFloat, NonNegInt, ParamsError, PosFloat, PosInt, build
 from fss.models.discriminator import DiscriminatorParams
 from fss.models.generator import GeneratorParams
 from fss.models.layers import INIT_TYPES
-from fss.training.losses import PerceptualParams
+from fss.training.losses import GAN_MODES, PerceptualParams
 from fss.training.sampling import STRATEGIES, SamplingParams
 
 METHODS = ("cut", "pix2pix", "cyclegan")
@@ -18,24 +20,23 @@ PRECISIONS = ("auto", "fp32", "bf16")  # no fp16: it would need a GradScaler
 CHANNELS_LAST = ("auto", "always", "never")
 
 
-def _one_of(key: str, value: str, allowed: tuple[str, ...]) -> None:
-    if value not in allowed:
-        raise ParamsError(f"{key} '{value}' is not one of {', '.join(allowed)}")
+NORMS = ("instance", "batch", "none")
+Beta = Annotated[float, Field(ge=0, lt=1)]
 
 
 @dataclass(frozen=True)
 class ModelParams:
-    ngf: int = 64
-    n_blocks: int = 9
-    ndf: int = 64
-    n_layers_d: int = 3
-    norm: str = "instance"
-    gan_mode: str = "lsgan"
-    init_gain: float = 0.02
-    init_type: str = "xavier"   # xavier (CUT) | normal (pix2pix / CycleGAN)
-    nce_layers: tuple[int, ...] = (0, 4, 8, 12, 16)
-    nce_t: float = 0.07
-    mlp_dim: int = 256
+    ngf: PosInt = 64
+    n_blocks: PosInt = 9
+    ndf: PosInt = 64
+    n_layers_d: PosInt = 3
+    norm: Literal[NORMS] = "instance"
+    gan_mode: Literal[GAN_MODES] = "lsgan"
+    init_gain: PosFloat = 0.02
+    nce_layers: Annotated[tuple[NonNegInt, ...], Field(min_length=1)] = (0, 4, 8, 12, 16)
+    nce_t: PosFloat = 0.07
+    mlp_dim: PosInt = 256
+    init_type: Literal[INIT_TYPES] = "xavier"    # xavier (CUT) | normal (pix2pix / CycleGAN)
 
     def generator(self) -> GeneratorParams:
         return GeneratorParams(ngf=self.ngf, n_blocks=self.n_blocks, norm=self.norm)
@@ -43,20 +44,17 @@ class ModelParams:
     def discriminator(self) -> DiscriminatorParams:
         return DiscriminatorParams(ndf=self.ndf, n_layers=self.n_layers_d, norm=self.norm)
 
-    def __post_init__(self) -> None:
-        _one_of("model.init_type", self.init_type, INIT_TYPES)
-
 
 @dataclass(frozen=True)
 class LossParams:
-    alpha: float = 100.0        # L1, rows with pixel_losses
-    beta: float = 1.0           # PatchNCE
-    nce_idt: bool = True        # CUT's identity term: PatchNCE(sketch, G(sketch)), averaged in
-    gamma: float = 1.0          # perceptual, rows with pixel_losses
+    alpha: NonNegFloat = 100.0        # L1, rows with pixel_losses
+    beta: NonNegFloat = 1.0           # PatchNCE
+    gamma: NonNegFloat = 1.0          # perceptual, rows with pixel_losses
     perceptual: dict[str, Any] = field(default_factory=dict)
-    pix2pix_l1: float = 100.0
-    cycle: float = 10.0
-    identity: float = 0.5       # CycleGAN: times ``cycle``
+    pix2pix_l1: NonNegFloat = 100.0
+    cycle: NonNegFloat = 10.0
+    identity: NonNegFloat = 0.5       # CycleGAN: times ``cycle``
+    nce_idt: bool = True   # CUT's identity term: PatchNCE(sketch, G(sketch)), averaged in
 
     def perceptual_params(self) -> PerceptualParams:
         return build(PerceptualParams, self.perceptual, "loss.perceptual")
@@ -64,44 +62,41 @@ class LossParams:
 
 @dataclass(frozen=True)
 class TrainParams:
-    epochs: int = 400
-    epochs_decay: int = 200     # linear decay to 0 over the last N epochs
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
+    epochs: PosInt = 400
+    epochs_decay: NonNegInt = 200     # linear decay to 0 over the last N epochs
+    lr: PosFloat = 2e-4
+    beta1: Beta = 0.5
+    beta2: Beta = 0.999
     flip: bool = True           # horizontal flip of the whole pair (and its maps)
-    load_scale: float = 1.117   # resize by this, random-crop back (CUT's 286 -> 256); 1 = off
-    iters_per_epoch: int = 0    # 0 = every training pair once per epoch
-    checkpoint_every: int = 50  # epochs
-    sample_every: int = 50      # epochs between sample grids (and the last)
-    sample_ids: int = 3         # training pairs shown in each grid
-    threads: int = 0            # torch CPU threads; 0 = torch's default
-    seeds: tuple[int, ...] = (0,)  # one training run per seed (a DVC matrix)
-    precision: str = "auto"     # auto (bf16 on a CUDA device that has it, else fp32) | fp32 | bf16
-    channels_last: str = "auto"  # auto (on CUDA only) | always | never
+    iters_per_epoch: NonNegInt = 0    # 0 = every training pair once per epoch
+    checkpoint_every: PosInt = 50  # epochs
+    sample_every: PosInt = 50      # epochs between sample grids (and the last)
+    sample_ids: NonNegInt = 3      # training pairs shown in each grid
+    threads: NonNegInt = 0         # torch CPU threads; 0 = torch's default
+    # one training run per seed (a DVC matrix)
+    seeds: Annotated[tuple[NonNegInt, ...], Field(min_length=1)] = (0,)
+    # auto (bf16 on a CUDA device that has it, else fp32) | fp32 | bf16
+    precision: Literal[PRECISIONS] = "auto"
+    channels_last: Literal[CHANNELS_LAST] = "auto"  # auto (on CUDA only) | always | never
+    # resize by this, random-crop back (CUT's 286 -> 256) in the constant epochs; 1 = off
+    load_scale: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 1.117
 
     def __post_init__(self) -> None:
-        if self.load_scale < 1:
-            raise ParamsError(f"train.load_scale {self.load_scale} is below 1 (1 = no crop)")
-        _one_of("train.precision", self.precision, PRECISIONS)
-        _one_of("train.channels_last", self.channels_last, CHANNELS_LAST)
+        if self.epochs_decay > self.epochs:
+            raise ParamsError(f"epochs_decay ({self.epochs_decay}) should be <= epochs "
+                              f"({self.epochs})")
+        if len(set(self.seeds)) != len(self.seeds):
+            raise ParamsError(f"seeds {list(self.seeds)} should not repeat a seed")
 
 
 @dataclass(frozen=True)
 class RowParams:
     """A row is data: which method and, for CUT-based rows, what it uses."""
 
-    model: str = "cut"
-    sampling: str = "uniform"
+    model: Literal[METHODS] = "cut"
+    sampling: Literal[STRATEGIES] = "uniform"
     mask_input: bool = False
     pixel_losses: bool = False
-
-    def __post_init__(self) -> None:
-        if self.model not in METHODS:
-            raise ParamsError(f"row model '{self.model}' is not one of {', '.join(METHODS)}")
-        if self.sampling not in STRATEGIES:
-            raise ParamsError(f"row sampling '{self.sampling}' is not one of "
-                              f"{', '.join(STRATEGIES)}")
 
     @property
     def needs_maps(self) -> bool:

@@ -4,10 +4,14 @@ loss on a frozen VGG (VGG19 as the paper, or VGG16 at the same five stages)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated, Literal
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from pydantic import Field
+
+from fss.config import NonNegFloat
 
 GAN_MODES = ("lsgan", "vanilla")
 # Index of relu1_1 .. relu5_1 in torchvision's vgg*.features.
@@ -25,8 +29,10 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 @dataclass(frozen=True)
 class PerceptualParams:
-    backbone: str = "vgg19"
-    weights: tuple[float, ...] = (1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
+    backbone: Literal["vgg19", "vgg16"] = "vgg19"
+    # one weight per VGG stage (relu1_1 .. relu5_1)
+    weights: Annotated[tuple[NonNegFloat, ...], Field(min_length=5, max_length=5)] = (
+        1 / 32, 1 / 16, 1 / 8, 1 / 4, 1.0)
 
 
 def gan_loss(pred: torch.Tensor, target_is_real: bool, mode: str) -> torch.Tensor:

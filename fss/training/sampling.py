@@ -12,16 +12,18 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from fss.config import Fraction, NonNegInt, PosInt
+
 STRATEGIES = ("uniform", "rcs", "dss")
 
 
 @dataclass(frozen=True)
 class SamplingParams:
-    num_patches: int = 256      # uniform (CUT) locations per layer
-    n_face: int = 256           # RCS: locations from the face region
-    n_hair: int = 128           # RCS: locations from the hair region (not face)
-    region_threshold: float = 0.5   # map > threshold = inside the region
-    dss_threshold: float = 0.8      # DSS: density above this = sampled twice
+    num_patches: PosInt = 256      # uniform (CUT) locations per layer
+    n_face: PosInt = 256           # RCS: locations from the face region
+    n_hair: NonNegInt = 128        # RCS: locations from the hair region (not face)
+    region_threshold: Fraction = 0.5   # map > threshold = inside the region
+    dss_threshold: Fraction = 0.8      # DSS: density above this = sampled twice
 
 
 def resize_map(prob: torch.Tensor, h: int, w: int) -> torch.Tensor:
