@@ -12,9 +12,10 @@ from typing import Any
 def user_errors() -> tuple[type[BaseException], ...]:
     from fss.config import ParamsError
     from fss.data.cufs import CufsError
+    from fss.inference.model_file import ModelFileError
     from fss.weights import WeightsError
 
-    return (CufsError, WeightsError, ParamsError, FileNotFoundError)
+    return (CufsError, WeightsError, ParamsError, ModelFileError, FileNotFoundError)
 
 
 def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import typer
 
-from fss.config import load_params
+from fss.config import load_params, section
+from fss.data.align import AlignParams
+from fss.data.masks import MaskParams
 from fss.errors import one_line_errors
 from fss.runs import run_name
 from fss.training.config import training_config
@@ -30,9 +32,16 @@ def main(
     name = run_name(row, seed)
     data = load_pairs(Path("data/splits.csv"), "train", Path("data/masks"),
                       MAPS if MAPS.is_dir() else None)
+    from fss.tracking import git_commit
+
+    # The model file carries these, so `fss sketch` needs nothing else.
+    model_meta = {"align": section(params, "align", AlignParams),
+                  "masks": section(params, "masks", MaskParams),
+                  "profile": str(params.get("meta", {}).get("profile", "")),
+                  "git_commit": git_commit()}
     tracker = None
     if track:
-        from fss.tracking import Tracker, git_commit
+        from fss.tracking import Tracker
 
         tags = {"row": row, "seed": str(seed),
                 "profile": str(params.get("meta", {}).get("profile", "")),
@@ -43,7 +52,8 @@ def main(
             return Tracker(f"train-{row}-seed{seed}", params, tags, run_id)
 
     s = train_row(cfg, data, Path("models") / name, Path("plots/train") / f"{name}.csv",
-                  Path("metrics/train") / f"{name}.json", resume=resume, tracker=tracker)
+                  Path("metrics/train") / f"{name}.json", resume=resume, tracker=tracker,
+                  model_meta=model_meta)
     if os.environ.get("RANK", "0") != "0":  # under torchrun: one summary line, rank 0's
         return
     print(f"train {name}: {s['epochs']} epochs, L1 {s['l1_first_epoch']} -> {s['l1_last_epoch']}, "
