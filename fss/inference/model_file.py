@@ -119,9 +119,15 @@ def safe_load(path: Path, map_location: str | torch.device = "cpu",
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
+        text = str(e)
+        if "Unsupported global" not in text and "GLOBAL" not in text:
+            raise ModelFileError(f"{path}: not a readable {what} (damaged or not a torch "
+                                 "file)") from e
+        found = [ln.split("GLOBAL", 1)[1].split()[0] for ln in text.splitlines()
+                 if "GLOBAL" in ln]
         raise ModelFileError(f"{path}: refused: it holds objects other than tensors and plain "
-                             f"values, and loading those could run code "
-                             f"({str(e).strip().splitlines()[0][:120]})") from e
+                             f"values ({', '.join(found[:1]) or 'a pickled object'}), and "
+                             "loading those could run code") from e
     except Exception as e:  # a truncated or foreign file: torch raises many kinds
         first = (str(e).strip().splitlines() or [""])[0][:160]
         raise ModelFileError(f"{path}: not a readable {what} ({e.__class__.__name__}: "
