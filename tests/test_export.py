@@ -141,3 +141,27 @@ def test_export_cli(tmp_path, exported):
     assert bad.exit_code == 2
     missing = CliRunner().invoke(app, ["export", str(tmp_path / "none.pt")])
     assert missing.exit_code == 2 and "none.pt: model file not found" in missing.output
+
+
+def test_export_cli_int8_calibrates_on_the_training_split(tmp_path, exported):
+    from fss.cli import app
+
+    model, _, _ = exported
+    rng = np.random.default_rng(3)
+    (tmp_path / "masks").mkdir()
+    rows = ["id,subset,split,photo,sketch"]
+    for i, split in enumerate(("train", "train", "test")):
+        Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(
+            tmp_path / f"p{i}.png")
+        Image.fromarray(np.full((32, 32), 255, np.uint8)).save(tmp_path / "masks" / f"p{i}.png")
+        rows.append(f"p{i},cuhk,{split},{tmp_path / f'p{i}.png'},{tmp_path / f'p{i}.png'}")
+    (tmp_path / "splits.csv").write_text("\n".join(rows) + "\n")
+    m = tmp_path / "m.pt"
+    m.write_bytes(model.read_bytes())
+    r = CliRunner().invoke(app, ["export", str(m), "--quantize", "int8", "--calibration",
+                                 str(tmp_path / "splits.csv"), "--masks",
+                                 str(tmp_path / "masks")])
+    assert r.exit_code == 0, r.output
+    assert "calibrated on 2 training photos" in r.output
+    assert onnx_info(tmp_path / "m-int8.onnx").mask_input
+    assert (tmp_path / "m.onnx").is_file()
