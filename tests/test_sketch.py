@@ -224,8 +224,15 @@ def test_cli_exit_codes_with_real_detector(tmp_path, weights_dir):
         pytest.skip("real CUFS not found (set FSS_CUFS or put ../shared beside)")
     photo = sorted((cufs / "AR" / "Testing Photos").iterdir())[0]
     (tmp_path / "in").mkdir()
-    Image.open(photo).save(tmp_path / "in" / "person.jpg")
-    Image.open(photo).save(tmp_path / "in" / "person.png")
+    rgb = Image.open(photo).convert("RGB")
+    rgb.save(tmp_path / "in" / "person.jpg")
+    rgb.save(tmp_path / "in" / "person.png")
+    # Stored sideways, EXIF orientation 6 says "turn 90 degrees clockwise to view".
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    rgb.transpose(Image.Transpose.ROTATE_90).save(tmp_path / "in" / "phone.jpg", exif=exif)
+    deep = np.asarray(rgb.convert("L")).astype(np.uint16) * 257
+    Image.fromarray(deep).save(tmp_path / "in" / "deep16.png")
     Image.fromarray(np.full((250, 200, 3), 200, np.uint8)).save(tmp_path / "in" / "wall.png")
     Image.new("RGB", (1, 1)).save(tmp_path / "in" / "dot.png")
     args = ["sketch", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--checkpoint",
@@ -233,10 +240,10 @@ def test_cli_exit_codes_with_real_detector(tmp_path, weights_dir):
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 1, r.output
     assert "wall.png" in r.output and "dot.png" in r.output
-    assert "2 of 4 photos sketched" in r.output
-    assert (tmp_path / "out" / "person_jpg.png").is_file()
-    assert (tmp_path / "out" / "person_png.png").is_file()
-    assert np.asarray(Image.open(tmp_path / "out" / "person_jpg.png")).shape == (64, 64)
+    assert "4 of 6 photos sketched" in r.output
+    for name in ("person_jpg", "person_png", "phone_jpg", "deep16_png"):
+        assert np.asarray(Image.open(tmp_path / "out" / f"{name}.png")).shape == (64, 64)
+    assert len(_csv(tmp_path / "out")) == 6
     for name in ("wall.png", "dot.png"):
         (tmp_path / "in" / name).unlink()
     assert CliRunner().invoke(app, args).exit_code == 0
