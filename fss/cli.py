@@ -141,35 +141,136 @@ def default_checkpoint(models: Path, row: str = "fss") -> Path:
 @one_line_errors
 def sketch_cmd(
     source: Annotated[Path, typer.Argument(help="A face photo, or a folder of them.")],
-    out: Annotated[Path, typer.Option("-o", "--out", help="Folder for the sketches (PNG).")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="Folder for the sketches (PNG) "
+                                      "and sketches.csv.")],
     checkpoint: Annotated[Path | None, typer.Option(
-        help="A generator.pt; default: the pipeline's fss row, lowest seed "
-             "(models/fss/seed<k>/generator.pt).")] = None,
-    params: Annotated[Path, typer.Option(
-        help="params.yaml giving align/masks settings (image size, eye targets).")] = Path(
-            "params.yaml"),
+        help="A model file (generator.pt) or an exported .onnx; default: the pipeline's "
+             "fss row, lowest seed (models/fss/seed<k>/generator.pt).")] = None,
+    backend: Annotated[str, typer.Option(
+        help="auto (onnxruntime for .onnx, else torch), torch or onnxruntime.")] = "auto",
+    params: Annotated[Path | None, typer.Option(
+        help="Optional params.yaml overriding the model's detector and mask details "
+             "(its image size and eye targets always come from the model file).")] = None,
+    min_face: Annotated[int | None, typer.Option(
+        help="Smallest face to look for, in pixels; smaller photos are skipped with a "
+             "reason (default: the model's align.min_face_px).", min=1)] = None,
     paste_back: Annotated[bool, typer.Option(
         help="Also warp each sketch back into its photo's own frame.")] = False,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N.")] = "auto",
+    device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N (torch backend).")
+                      ] = "auto",
 ) -> None:
-    """Turn face photo(s) into sketches with a trained generator. Photos without a
-    detectable face are reported and skipped; exit code 1 if any failed."""
-    from fss.config import load_params, section
-    from fss.data.align import AlignParams
-    from fss.data.masks import MaskParams
+    """Turn face photo(s) into sketches with a trained generator; the model file alone
+    is enough. A photo that cannot be sketched (unreadable, too small, no face) is
+    reported and skipped; out/sketches.csv lists every input; exit code 1 if any
+    failed. Output names keep the input's extension: a.jpg -> a_jpg.png."""
+    from fss.config import load_params
     from fss.device import resolve_device
-    from fss.sketch import Sketcher, list_photos, sketch_photos
+    from fss.inference.runtime import open_runner
+    from fss.inference.sketch import Sketcher, list_photos, settings, sketch_photos
 
-    # Only the two sections it uses (a photo-only params file may hold just those),
-    # each checked like a stage's.
-    p = load_params(params)
     dev = resolve_device(device)
-    sketcher = Sketcher(checkpoint or default_checkpoint(Path("models")),
-                        section(p, "align", AlignParams), section(p, "masks", MaskParams), dev)
-    results = sketch_photos(list_photos(source), source, out, sketcher, paste=paste_back)
+    runner = open_runner(checkpoint or default_checkpoint(Path("models")), backend, dev)
+    align, masks, notes = settings(runner, load_params(params) if params else None)
+    for n in notes:
+        typer.echo(f"note: {n}", err=True)
+    photos = list_photos(source, exclude=out)
+    sketcher = Sketcher(runner, align, masks, str(dev), min_face=min_face)
+    results = sketch_photos(photos, source, out, sketcher, paste=paste_back)
     failed = [r for r in results if r.error]
     for r in failed:
         typer.echo(f"skipped {r.path}: {r.error}", err=True)
-    typer.echo(f"{len(results) - len(failed)} of {len(results)} photos sketched -> {out}")
+    typer.echo(f"{len(results) - len(failed)} of {len(results)} photos sketched -> {out} "
+               f"(list: {out / 'sketches.csv'})")
     if failed:
         raise typer.Exit(1)
+
+
+@app.command("export")
+@one_line_errors
+def export_cmd(
+    model: Annotated[Path, typer.Argument(help="A model file (generator.pt).")],
+    fmt: Annotated[str, typer.Option("--format", help="onnx or torchscript.")] = "onnx",
+    out: Annotated[Path | None, typer.Option(
+        "-o", "--out", help="File to write; default beside MODEL (.onnx / .ts.pt; "
+                            "-int8.onnx when quantised).")] = None,
+    opset: Annotated[int | None, typer.Option(
+        help="ONNX opset; default the newest the installed onnxruntime runs.")] = None,
+    quantize: Annotated[str | None, typer.Option(
+        help="int8: static int8 quantisation (onnx only), calibrated on training photos."
+    )] = None,
+    calibration: Annotated[Path, typer.Option(
+        help="splits.csv whose training photos (with --masks) calibrate int8.")] = Path(
+            "data/splits.csv"),
+    masks: Annotated[Path, typer.Option(help="Mask folder for the calibration photos.")
+                     ] = Path("data/masks"),
+    calibration_count: Annotated[int, typer.Option(help="Calibration photos.", min=1)] = 32,
+) -> None:
+    """Export a model file to ONNX (dynamic batch/height/width, the model's metadata in
+    the file) or TorchScript; optionally an int8 ONNX for the fast CPU path
+    (run it with: fss sketch --checkpoint MODEL.onnx)."""
+    from fss.inference.export import export_onnx, export_torchscript
+
+    if fmt not in ("onnx", "torchscript"):
+        raise typer.BadParameter(f"'{fmt}' is not one of onnx, torchscript", param_hint="--format")
+    if quantize not in (None, "int8"):
+        raise typer.BadParameter(f"'{quantize}': only int8", param_hint="--quantize")
+    if quantize and fmt != "onnx":
+        raise typer.BadParameter("int8 needs --format onnx", param_hint="--quantize")
+    if fmt == "torchscript":
+        target = out or model.with_suffix(".ts.pt")
+        export_torchscript(model, target)
+        typer.echo(f"wrote {target} (TorchScript, metadata in its 'fss' extra file)")
+        return
+    fp32 = model.with_suffix(".onnx") if quantize or out is None else out
+    used = export_onnx(model, fp32, opset)
+    typer.echo(f"wrote {fp32} (ONNX opset {used}, dynamic height/width)")
+    if quantize:
+        from fss.inference.quantize import calibration_inputs, quantize_int8
+
+        target = out or model.with_name(model.stem + "-int8.onnx")
+        inputs = calibration_inputs(calibration, masks, fp32, calibration_count)
+        quantize_int8(fp32, target, inputs)
+        typer.echo(f"wrote {target} (int8, calibrated on {len(inputs)} training photos)")
+
+
+@app.command("upgrade-model")
+@one_line_errors
+def upgrade_model_cmd(
+    model: Annotated[Path, typer.Argument(help="A generator.pt saved before model files "
+                                               "carried their settings.")],
+    params: Annotated[Path, typer.Option(
+        help="The params.yaml it was trained with (align, masks, meta.profile).")] = Path(
+            "params.yaml"),
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="Write here instead of "
+                                                                 "in place.")] = None,
+) -> None:
+    """Once per old generator: add the image size, eye targets and mask settings (from
+    PARAMS) so it loads as a self-contained model file."""
+    from fss.config import load_params, section
+    from fss.data.align import AlignParams
+    from fss.data.masks import MaskParams
+    from fss.inference.model_file import upgrade_legacy
+
+    p = load_params(params)
+    info = upgrade_legacy(model, section(p, "align", AlignParams), section(p, "masks", MaskParams),
+                          profile=str(p.get("meta", {}).get("profile", "")), out=out,
+                          source=str(params))
+    typer.echo(f"upgraded {out or model}: image size {info.image_size}, mask input "
+               f"{'yes' if info.mask_input else 'no'}, settings from {params}")
+
+
+@app.command("model-info")
+@one_line_errors
+def model_info_cmd(
+    model: Annotated[Path, typer.Argument(help="A model file (generator.pt) or .onnx.")],
+) -> None:
+    """What a model file says about itself (architecture, geometry, mask, provenance)."""
+    from fss.inference.model_file import describe, read_model
+
+    if model.suffix.lower() == ".onnx":
+        from fss.inference.export import onnx_info
+
+        info = onnx_info(model)
+    else:
+        info = read_model(model)[1]
+    typer.echo(describe(info))

@@ -12,10 +12,12 @@ from typing import Any
 def user_errors() -> tuple[type[BaseException], ...]:
     from fss.config import ParamsError
     from fss.data.cufs import CufsError
+    from fss.inference.model_file import ModelFileError
     from fss.tracking import TrackingError
     from fss.weights import WeightsError
 
-    return (CufsError, WeightsError, ParamsError, TrackingError, FileNotFoundError)
+    return (CufsError, WeightsError, ParamsError, TrackingError, ModelFileError,
+            FileNotFoundError)
 
 
 def one_line_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -61,19 +61,16 @@ def synthesize(generator_path: Path, pairs: list[TestPair], masks_dir: Path, out
     """``out/<subset>/<id>.png``: the generator's sketch of every test photo."""
     from tqdm import tqdm
 
-    from fss.training.checkpoint import load_generator
-    from fss.training.dataset import to_tensor, to_uint8
+    from fss.inference import generator_input, load_model, sketch_uint8
 
-    g = load_generator(generator_path, device)
+    g, info = load_model(generator_path, device)
     with atomic_dir(out) as tmp, torch.inference_mode():
         for p in tqdm(pairs, desc=f"synthesize {out.name}", unit="photo", mininterval=5):
-            x = to_tensor(read_rgb(p.photo), signed=True)[None]
-            if g.mask_input:
-                m = to_tensor(read_gray(masks_dir / f"{p.id}.png"), signed=False) > 0.5
-                x = torch.cat([x, m[None].float()], dim=1)
+            mask = read_gray(masks_dir / f"{p.id}.png") if info.mask_input else None
+            x = generator_input(read_rgb(p.photo), mask, info.mask_input)
             y = g(x.to(device))
             (tmp / p.subset).mkdir(exist_ok=True)
-            save_png(tmp / p.subset / f"{p.id}.png", to_uint8(y[0, 0]))
+            save_png(tmp / p.subset / f"{p.id}.png", sketch_uint8(y[0, 0]))
 
 
 def mean_training_sketch(splits_csv: Path) -> np.ndarray:

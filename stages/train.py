@@ -35,9 +35,14 @@ def main(
                         (row, "train", seed) if track else None)
     data = load_pairs(Path("data/splits.csv"), "train", Path("data/masks"),
                       MAPS if MAPS.is_dir() else None)
+    from fss.tracking import git_commit
+
+    # The model file carries these, so `fss sketch` needs nothing else.
+    model_meta = {"align": params.align, "masks": params.masks,
+                  "profile": params.meta.profile, "git_commit": git_commit()}
     tracker = None
     if track:
-        from fss.tracking import Tracker, git_commit
+        from fss.tracking import Tracker
 
         tags = {"row": row, "seed": str(seed),
                 "profile": params.meta.profile,
@@ -48,7 +53,8 @@ def main(
             return Tracker(f"train-{row}-seed{seed}", params.raw, tags, run_id)
 
     s = train_row(cfg, data, Path("models") / name, Path("plots/train") / f"{name}.csv",
-                  Path("metrics/train") / f"{name}.json", resume=resume, tracker=tracker)
+                  Path("metrics/train") / f"{name}.json", resume=resume, tracker=tracker,
+                  model_meta=model_meta)
     if os.environ.get("RANK", "0") != "0":  # under torchrun: one summary line, rank 0's
         return
     print(f"train {name}: {s['epochs']} epochs, L1 {s['l1_first_epoch']} -> {s['l1_last_epoch']}, "

@@ -51,3 +51,24 @@ def tiny_pairs(n: int = 3, s: int = 32):
                    photos=torch.rand(n, 3, s, s, generator=g) * 2 - 1,
                    sketches=torch.rand(n, 1, s, s, generator=g) * 2 - 1,
                    masks=(torch.rand(n, 1, s, s, generator=g) > 0.3).float(), face=face, hair=hair)
+
+
+def tiny_model_file(path: Path, mask_input: bool = False, size: int = 32, seed: int = 0,
+                    state: dict | None = None) -> Path:
+    """A small random generator (ngf 4, 1 block) saved as an fss model file."""
+    import torch
+
+    from fss.data.align import AlignParams
+    from fss.data.masks import MaskParams
+    from fss.inference.model_file import ModelInfo, save_model
+    from fss.models.generator import GeneratorParams, ResnetGenerator
+
+    torch.manual_seed(seed)
+    ch = 4 if mask_input else 3
+    gp = GeneratorParams(ngf=4, n_blocks=1)
+    g = ResnetGenerator(ch, 1, gp)
+    info = ModelInfo(in_channels=ch, out_channels=1, generator=gp, mask_input=mask_input,
+                     image_size=size, align=AlignParams(size=size, min_face_px=20),
+                     masks=MaskParams() if mask_input else None, row="test", seed=seed)
+    save_model(path, state if state is not None else g.state_dict(), info)
+    return path

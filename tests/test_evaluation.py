@@ -12,8 +12,7 @@ from fss.evaluation import (
     synthesize,
 )
 from fss.io import read_gray, save_png
-from fss.models.generator import GeneratorParams, ResnetGenerator
-from fss.training.checkpoint import save_atomic
+from tests.conftest import tiny_model_file
 
 
 def _dataset(tmp_path, s=16):
@@ -75,10 +74,7 @@ def test_region_scores_with_maps(tmp_path):
 def test_synthesize_with_a_mask_generator(tmp_path):
     (tmp_path / "masks").mkdir()
     csv = _dataset(tmp_path)
-    g = ResnetGenerator(4, 1, GeneratorParams(ngf=4, n_blocks=1))
-    save_atomic({"state_dict": g.state_dict(), "in_channels": 4, "out_channels": 1,
-                 "generator": {"ngf": 4, "n_blocks": 1, "norm": "instance", "n_downsampling": 2},
-                 "mask_input": True}, tmp_path / "g.pt")
+    tiny_model_file(tmp_path / "g.pt", mask_input=True, size=16)
     synthesize(tmp_path / "g.pt", read_test_pairs(csv), tmp_path / "masks", tmp_path / "out",
                torch.device("cpu"))
     out = sorted(p.name for p in (tmp_path / "out" / "cuhk").iterdir())

@@ -136,13 +136,12 @@ def test_resume_refuses_other_settings(tmp_path, capsys):
 
 
 def test_checkpoint_loads_ddp_prefixed_state(tmp_path):
-    from fss.models.generator import ResnetGenerator
+    from fss.models.generator import GeneratorParams, ResnetGenerator
+    from tests.conftest import tiny_model_file
 
-    g = ResnetGenerator(3, 1, TINY_MODEL.generator())
-    ckpt.save_atomic({"state_dict": {f"module.{k}": v for k, v in g.state_dict().items()},
-                      "in_channels": 3, "out_channels": 1,
-                      "generator": {"ngf": 4, "n_blocks": 5, "norm": "instance",
-                                    "n_downsampling": 2}}, tmp_path / "g.pt")
+    g = ResnetGenerator(3, 1, GeneratorParams(ngf=4, n_blocks=1))
+    tiny_model_file(tmp_path / "g.pt",
+                    state={f"module.{k}": v for k, v in g.state_dict().items()})
     g2 = ckpt.load_generator(tmp_path / "g.pt")
     x = torch.rand(1, 3, 16, 16)
     assert torch.equal(g.eval()(x), g2(x))

@@ -91,3 +91,35 @@ def test_list_shows_found_missing_and_corrupt_apart(monkeypatch, tmp_path):
     assert f"found {tmp_path / 'ok.pt'}" in lines["ok"]
     assert f"CORRUPT {tmp_path / 'bad.pt'} (sha256 does not match)" in lines["bad"]
     assert lines["gone"].endswith("MISSING") and "CORRUPT" not in lines["gone"]
+
+
+def test_installed_package_copy_is_used_after_the_folders(fake_entry, monkeypatch, tmp_path):
+    """A package shipping the file (located, not imported) serves when no folder has
+    it; a copy of another release (other sha256) is passed over and named."""
+    import sys
+
+    _, content = fake_entry
+    pkg = tmp_path / "site" / "fakepkg_fss"
+    (pkg / "data").mkdir(parents=True)
+    (pkg / "__init__.py").write_text("raise RuntimeError('imported')\n")
+    (pkg / "data" / "fake.pt").write_bytes(content)
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    entry = weights.REGISTRY["fake"]
+    monkeypatch.setitem(weights.REGISTRY, "fake",
+                        weights.WeightFile(entry.name, entry.relpath, entry.sha256, entry.what,
+                                           source=entry.source,
+                                           packaged=("fakepkg_fss", "data/fake.pt")))
+    assert weights.resolve("fake") == pkg / "data" / "fake.pt"
+    assert "fakepkg_fss" not in sys.modules
+    (pkg / "data" / "fake.pt").write_bytes(content + b"!")
+    with pytest.raises(weights.WeightsError, match="another release"):
+        weights.resolve("fake")
+
+
+def test_mtcnn_comes_from_the_installed_facenet_pytorch(monkeypatch, tmp_path):
+    pytest.importorskip("facenet_pytorch")
+    monkeypatch.setenv("FSS_WEIGHTS", str(tmp_path / "none"))
+    monkeypatch.setenv("FSS_CACHE", str(tmp_path / "none"))
+    for name in ("mtcnn_pnet", "mtcnn_rnet", "mtcnn_onet"):
+        p = weights.resolve(name, allow_download=False)
+        assert "facenet_pytorch" in str(p) and p.name == name.split("_")[1] + ".pt"

@@ -14,7 +14,7 @@ import csv
 import io
 import math
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -103,11 +103,26 @@ def _restore(method: Method, state: dict[str, Any]) -> None:
         o.load_state_dict(state["optims"][k])
 
 
-def export_generator(method: Method, path: Path, cfg: TrainingConfig) -> None:
+def export_generator(method: Method, path: Path, cfg: TrainingConfig, image_size: int,
+                     model_meta: dict[str, Any] | None = None,
+                     iterations: int | None = None) -> None:
+    """The model file: weights plus what inference needs. ``model_meta`` (from the
+    stage): ``align`` (AlignParams), ``masks`` (MaskParams), ``profile``,
+    ``git_commit``; without it the alignment and mask defaults at ``image_size``."""
+    from fss.data.align import AlignParams
+    from fss.data.masks import MaskParams
+    from fss.inference.model_file import ModelInfo, save_model
+
+    meta = model_meta or {}
     g = method.nets[method.generator_key]
-    ckpt.save_atomic({"state_dict": g.state_dict(), "in_channels": g.in_channels,
-                      "out_channels": g.out_channels, "generator": asdict(cfg.model.generator()),
-                      "mask_input": method.mask_input, "row": cfg.row_name}, path)
+    align = replace(meta.get("align") or AlignParams(), size=image_size)
+    info = ModelInfo(in_channels=g.in_channels, out_channels=g.out_channels,
+                     generator=cfg.model.generator(), mask_input=method.mask_input,
+                     image_size=image_size, align=align,
+                     masks=(meta.get("masks") or MaskParams()) if method.mask_input else None,
+                     row=cfg.row_name, seed=cfg.seed, profile=str(meta.get("profile", "")),
+                     git_commit=str(meta.get("git_commit", "")), iterations=iterations)
+    save_model(path, ckpt.strip_ddp(g.state_dict()), info)
 
 
 def _grid_rows(method: Method, data: PairSet, k: int, device: torch.device) -> list[dict]:
@@ -121,12 +136,13 @@ def _grid_rows(method: Method, data: PairSet, k: int, device: torch.device) -> l
 
 def train_row(cfg: TrainingConfig, data: PairSet, out_dir: Path, curves_csv: Path,
               metrics_json: Path, *, resume: bool = True, tracker=None,
-              progress: bool = True) -> dict[str, Any]:
+              progress: bool = True, model_meta: dict[str, Any] | None = None) -> dict[str, Any]:
     """Train one row on ``data`` (the training pairs), writing ``out_dir/latest.pt``
     (full state, every ``checkpoint_every`` epochs and at the end),
     ``out_dir/generator.pt`` (for inference), ``out_dir/samples/``, the per-epoch
     curves and the summary metrics. ``tracker``: a ``fss.tracking.Tracker``-like
-    factory ``(run_id) -> tracker`` or None for no tracking. Under torchrun every
+    factory ``(run_id) -> tracker`` or None for no tracking; ``model_meta``: what the
+    model file carries besides the weights (see ``export_generator``). Under torchrun every
     process calls this; each returns the same summary, rank 0 alone writes."""
     if cfg.train.threads > 0:
         torch.set_num_threads(cfg.train.threads)
@@ -136,7 +152,7 @@ def train_row(cfg: TrainingConfig, data: PairSet, out_dir: Path, curves_csv: Pat
     info = distributed.init_from_env(cfg.device)
     try:
         return _train(cfg, data, out_dir, curves_csv, metrics_json, info, resume=resume,
-                      tracker=tracker, progress=progress)
+                      tracker=tracker, progress=progress, model_meta=model_meta)
     finally:
         if info.started:
             distributed.shutdown()
@@ -155,7 +171,12 @@ def _resume(method: Method, latest: Path, fingerprint: str, device: torch.device
     """(epochs done, history, MLflow run id) of a matching ``latest``, else a fresh start."""
     if not latest.is_file():
         return 0, [], None
-    state = ckpt.load(latest, device)
+    try:
+        state = ckpt.load(latest, device)
+    except ckpt.CheckpointError as e:
+        if main:
+            print(f"train {cfg.row_name}: warning: {e}; starting anew")
+        return 0, [], None
     if state.get("fingerprint") != fingerprint:
         if main:
             print(f"train {cfg.row_name}: {latest} was made with other settings; starting anew")
@@ -207,7 +228,7 @@ def _train_epoch(method: Method, data: PairSet, cfg: TrainingConfig, epoch: int,
 
 def _train(cfg: TrainingConfig, data: PairSet, out_dir: Path, curves_csv: Path,
            metrics_json: Path, info: DistInfo, *, resume: bool, tracker,
-           progress: bool) -> dict[str, Any]:
+           progress: bool, model_meta: dict[str, Any] | None = None) -> dict[str, Any]:
     t, main = cfg.train, info.is_main
     device = distributed.process_device(cfg.device, info)
     method = _setup(cfg, info, device)
@@ -249,7 +270,8 @@ def _train(cfg: TrainingConfig, data: PairSet, out_dir: Path, curves_csv: Path,
                             world_size=info.world_size, amp=method.amp_dtype,
                             channels_last=method.channels_last)
         if main:
-            _final_outputs(method, cfg, summary, run, out_dir, metrics_json)
+            _final_outputs(method, cfg, summary, run, out_dir, metrics_json,
+                           {"image_size": int(data.photos.shape[-1]), **(model_meta or {})})
         distributed.barrier()  # every process returns once the outputs are complete
         status = "FINISHED"
         return summary
@@ -280,8 +302,10 @@ def _epoch_outputs(method: Method, data: PairSet, cfg: TrainingConfig, epoch: in
 
 
 def _final_outputs(method: Method, cfg: TrainingConfig, summary: dict[str, Any], run,
-                   out_dir: Path, metrics_json: Path) -> None:
-    export_generator(method, out_dir / "generator.pt", cfg)
+                   out_dir: Path, metrics_json: Path, model_meta: dict[str, Any]) -> None:
+    meta = dict(model_meta)
+    export_generator(method, out_dir / "generator.pt", cfg, meta.pop("image_size"), meta,
+                     iterations=summary["epochs"] * summary["iters_per_epoch"])
     write_json(metrics_json, summary)
     if run is not None:
         run.log_metrics({k: v for k, v in summary.items()

@@ -1,0 +1,239 @@
+"""``fss sketch``: a trained generator on any face photo(s). The photo is aligned on
+its eyes exactly as the training data was (MTCNN, the model file's targets and size),
+masked the same way when the generator takes a mask, and sketched; optionally the
+sketch is warped back into the photo's own frame. Every photo that fails is
+reported (and listed in ``sketches.csv``) while the rest continue."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from fss.data.align import AlignParams, align_pair, warp_image
+from fss.data.masks import MaskParams
+from fss.inference.runtime import Runner
+from fss.inference.tensors import generator_input, sketch_uint8
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+PAPER_WHITE = 255.0
+CSV_NAME = "sketches.csv"
+
+
+class PhotoError(ValueError):
+    """This photo cannot be sketched (the message says why); the others go on."""
+
+
+class NoFaceError(PhotoError):
+    pass
+
+
+@dataclass
+class Outcome:
+    path: Path
+    out: Path | None
+    error: str | None = None
+
+
+def list_photos(source: Path, exclude: Path | None = None) -> list[Path]:
+    """A photo file, or every image file under a folder (sorted), leaving out anything
+    under ``exclude`` (the output folder, when it sits inside the source)."""
+    if source.is_file():
+        return [source]
+    if source.is_dir():
+        skip = exclude.resolve() if exclude is not None else None
+        files = sorted(p for p in source.rglob("*")
+                       if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES
+                       and not (skip is not None and p.resolve().is_relative_to(skip)))
+        if not files:
+            raise FileNotFoundError(f"{source}: no image files ({', '.join(IMAGE_SUFFIXES)})")
+        return files
+    raise FileNotFoundError(f"{source}: no such file or folder")
+
+
+def output_name(path: Path, source: Path) -> Path:
+    """Where ``path``'s sketch goes, relative to the output folder: its sub-folder
+    under ``source`` and its name with the extension kept (``a.jpg`` ->
+    ``a_jpg.png``), so ``a.jpg`` and ``a.png`` never overwrite each other."""
+    rel = path.relative_to(source) if source.is_dir() else Path(path.name)
+    ext = rel.suffix.lstrip(".")
+    return rel.with_name(f"{rel.stem}_{ext}.png" if ext else f"{rel.name}.png")
+
+
+def read_photo(path: Path) -> np.ndarray:
+    """Any image file -> HxWx3 uint8 RGB, upright (EXIF orientation applied), 16-bit
+    and float images scaled rather than clipped, palette and alpha flattened onto
+    white."""
+    from PIL import Image, ImageOps
+
+    with Image.open(path) as im:
+        im = ImageOps.exif_transpose(im)
+        im.load()
+        if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+            a = np.asarray(im, dtype=np.float64)
+            full = 65535.0 if im.mode.startswith("I;16") or a.max() > 255 else 255.0
+            if im.mode == "F" and a.max() <= 1.0:
+                full = 1.0
+            gray = np.clip(np.round(a / full * 255.0), 0, 255).astype(np.uint8)
+            return np.repeat(gray[..., None], 3, axis=2)
+        if im.mode == "P":
+            im = im.convert("RGBA")
+        if im.mode in ("RGBA", "LA", "PA", "La", "RGBa"):
+            rgba = im.convert("RGBA")
+            canvas = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            im = Image.alpha_composite(canvas, rgba)
+        return np.asarray(im.convert("RGB"))
+
+
+def paste_back(sketch: np.ndarray, matrix: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The aligned sketch warped back into the photo's frame (paper-white outside)."""
+    inv = np.linalg.inv(matrix)
+    canvas = warp_image(sketch, inv, max(height, width), fill=PAPER_WHITE)
+    return canvas[:height, :width]
+
+
+def make_segmenter(masks: MaskParams) -> Callable[[np.ndarray], np.ndarray]:
+    """The person mask exactly as the masks stage makes it, by the model's method."""
+    from fss.data.masks import background_mask
+
+    if masks.method == "background":
+        return lambda rgb: background_mask(rgb, masks)
+    from fss.data.masks import SelfieSegmenter, selfie_mask
+
+    seg = SelfieSegmenter()
+    return lambda rgb: selfie_mask(rgb, seg, masks)
+
+
+class Sketcher:
+    """Photo (RGB uint8, any size) -> (aligned sketch uint8, alignment matrix).
+    ``align`` and ``masks`` come from the model file (see ``settings``); ``detect``
+    and ``segment`` default to the pipeline's MTCNN eyes and the model's mask
+    method; tests inject stand-ins."""
+
+    def __init__(self, runner: Runner, align: AlignParams, masks: MaskParams | None,
+                 device: str = "cpu", detect: Callable | None = None,
+                 segment: Callable | None = None, min_face: int | None = None):
+        self.run, self.align, self.masks = runner, align, masks
+        self.mask_input = runner.info.mask_input
+        self.min_face = align.min_face_px if min_face is None else min_face
+        if detect is None:
+            from fss.data.align import EyeDetector
+
+            detect = EyeDetector(device, min_face_px=self.min_face)
+        self.detect = detect
+        if self.mask_input and segment is None:
+            if masks is None:
+                raise ValueError("the generator takes a mask but no mask settings were given")
+            segment = make_segmenter(masks)
+        self.segment = segment
+
+    def __call__(self, rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        h, w = rgb.shape[:2]
+        if min(h, w) < self.min_face:
+            raise PhotoError(f"photo is {w}x{h} px, smaller than the smallest face looked "
+                             f"for ({self.min_face} px; see --min-face)")
+        eyes, prob = self.detect(rgb)
+        if eyes is None or prob < self.align.min_confidence:
+            raise NoFaceError("no face found" if eyes is None
+                              else f"face confidence {prob:.2f} below "
+                                   f"align.min_confidence {self.align.min_confidence}")
+        aligned = align_pair(rgb, None, np.asarray(eyes), self.align)
+        mask = self.segment(aligned.photo) if self.mask_input else None
+        y = self.run(generator_input(aligned.photo, mask, self.mask_input))
+        return sketch_uint8(y[0, 0]), aligned.matrix
+
+
+def settings(runner: Runner, params: dict | None) -> tuple[AlignParams, MaskParams | None,
+                                                             list[str]]:
+    """Alignment and mask settings: the model file's, with ``params`` (a params.yaml,
+    optional) overriding the detector and mask details. The geometry the generator
+    learned (size, eye targets) and its mask method stay the model's: the notes
+    returned say where ``params`` disagreed."""
+    import dataclasses
+
+    from fss.config import build
+
+    info, notes = runner.info, []
+    align, masks = info.align, info.masks
+    if params is None:
+        return align, masks, notes
+    fixed = {"size": info.image_size, "eye_left": align.eye_left, "eye_right": align.eye_right}
+    given_align = params.get("align") or {}
+    merged = build(AlignParams, {**dataclasses.asdict(align), **given_align}, "align")
+    for k, v in fixed.items():
+        if k in given_align and getattr(merged, k) != v:
+            notes.append(f"align.{k} {getattr(merged, k)} from params differs from the "
+                         f"model's {v}; using the model's")
+    align = dataclasses.replace(merged, **fixed)
+    given_masks = params.get("masks") or {}
+    if masks is not None and given_masks:
+        merged_m = build(MaskParams, {**dataclasses.asdict(masks), **given_masks}, "masks")
+        if merged_m.method != masks.method:
+            notes.append(f"masks.method {merged_m.method} from params differs from the "
+                         f"model's {masks.method}; using the model's")
+        masks = dataclasses.replace(merged_m, method=masks.method)
+    return align, masks, notes
+
+
+def _relative(p: Path | None, base: Path) -> str:
+    if p is None:
+        return ""
+    try:
+        return str(p.relative_to(base))
+    except ValueError:
+        return str(p)
+
+
+def write_report(out: Path, results: list[Outcome]) -> Path:
+    """``out/sketches.csv``: input, output, status (ok | failed), reason; one row per
+    input, written whole or not at all."""
+    from fss.io import write_text
+
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["input", "output", "status", "reason"])
+    for r in results:
+        w.writerow([str(r.path), _relative(r.out, out), "failed" if r.error else "ok",
+                    r.error or ""])
+    path = out / CSV_NAME
+    write_text(path, buf.getvalue())
+    return path
+
+
+def sketch_photos(photos: Iterable[Path], source: Path, out: Path, sketcher: Sketcher,
+                  paste: bool = False, progress: bool = True) -> list[Outcome]:
+    """Sketch every photo into ``out`` (mirroring sub-folders of ``source``; names per
+    ``output_name``); a photo that fails for any reason is reported and skipped, the
+    rest continue. Writes ``out/sketches.csv`` last."""
+    from tqdm import tqdm
+
+    from fss.io import save_png
+
+    photos = list(photos)
+    results = []
+    out.mkdir(parents=True, exist_ok=True)
+    for path in tqdm(photos, desc="sketch", unit="photo", disable=not progress or len(photos) < 2):
+        target = out / output_name(path, source)
+        try:
+            rgb = read_photo(path)
+            sketch, matrix = sketcher(rgb)
+            if paste:
+                sketch = paste_back(sketch, matrix, *rgb.shape[:2])
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_name(f".{target.stem}.tmp.png")
+            save_png(tmp, sketch)
+            tmp.replace(target)
+            results.append(Outcome(path, target))
+        except Exception as e:  # noqa: BLE001 - one bad photo must not stop a folder
+            # (decode errors alone come as OSError, ValueError, SyntaxError, struct.error,
+            # DecompressionBombError...)
+            first = (str(e).strip().splitlines() or [""])[0]
+            reason = first if isinstance(e, PhotoError) else (
+                f"{e.__class__.__name__}: {first}" if first else e.__class__.__name__)
+            results.append(Outcome(path, None, reason))
+    write_report(out, results)
+    return results
