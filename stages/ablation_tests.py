@@ -1,5 +1,6 @@
-"""Stage ablation_tests: paired bootstrap between adjacent ablation rows (cut -> rcs ->
-dss -> mask -> fss) on SSIM, PSNR and rank-1 -> metrics/ablation_tests.json."""
+"""Stage ablation_tests: between adjacent ablation rows (cut -> rcs -> dss -> mask -> fss),
+a two-level bootstrap (training seeds, then test images) of every per-image metric and
+rank-1 -> metrics/ablation_tests.json."""
 
 from pathlib import Path
 

@@ -1,5 +1,6 @@
 """Stage evaluate@<row>-<seed>: synthesize the test photos with one trained run (or make
-a trivial reference), then FID / KID / SSIM / PSNR per subset with bootstrap intervals
+a trivial reference), then FID / KID and the per-image metrics of fss.metrics.table
+(SSIM, PSNR, FSIM, LPIPS, DISTS, ...) per subset with bootstrap intervals
 -> results/<row>/seed<k>/ (references: results/<row>/), metrics/<same>.json, MLflow."""
 
 import os
@@ -21,6 +22,8 @@ from fss.evaluation import (
 )
 from fss.io import write_json
 from fss.metrics.fid import load_inception
+from fss.metrics.perceptual import PerceptualMetrics
+from fss.metrics.table import METRICS
 from fss.runs import run_name
 
 SPLITS, MASKS, MAPS = Path("data/splits.csv"), Path("data/masks"), Path("data/rcs_maps")
@@ -44,10 +47,12 @@ def main(row: str = typer.Argument(..., help="A trained row (cut, ..., cyclegan)
         results = Path("results") / name
         synthesize(Path("models") / name / "generator.pt", pairs, MASKS, results, device)
         kind = "trained"
+    p = section(params, "evaluate", EvaluateParams)
+    perceptual = (PerceptualMetrics(p.perceptual, device, p.batch_size) if p.perceptual
+                  else None)
     m = evaluate_results(results, pairs, load_features(Path("data/fid_features")),
-                         load_inception(device), MAPS if MAPS.is_dir() else None, device,
-                         section(params, "evaluate", EvaluateParams),
-                         scores_csv=results / "scores.csv")
+                         load_inception(device), MAPS if MAPS.is_dir() else None, device, p,
+                         scores_csv=results / "scores.csv", perceptual=perceptual)
     profile = str(params.get("meta", {}).get("profile", ""))
     size = int(params.get("align", {}).get("size", 0))
     metrics = {"row": row, "seed": seed if kind == "trained" else None, "kind": kind,
@@ -58,8 +63,8 @@ def main(row: str = typer.Argument(..., help="A trained row (cut, ..., cyclegan)
     write_json(out, metrics)
     if track:
         log_to_mlflow(row, seed, kind, profile, params, metrics, out)
-    print(f"evaluate {row}: " + ", ".join(
-        f"{s} FID {v.get('fid')} SSIM {v.get('ssim')} PSNR {v.get('psnr')}"
+    print(f"evaluate {row}: " + "; ".join(
+        f"{s} " + ", ".join(f"{METRICS[k].short} {v[k]}" for k in METRICS if k in v)
         for s, v in m["subsets"].items()))
 
 

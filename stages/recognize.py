@@ -1,6 +1,8 @@
 """Stage recognize (paper Table 7): FaceNet rank-1 of every run's synthesized sketches
-(each row x seed) and of the test photos against the real test sketches, with bootstrap
-intervals -> metrics/recognition.json; per-image hits -> metrics/recognition_hits.csv."""
+(each row x seed) and of the test photos against the real test sketches, on one fixed
+crop from the alignment geometry (and on each image's MTCNN box, with the share MTCNN
+detects), with bootstrap intervals -> metrics/recognition.json; per-image hits ->
+metrics/recognition_hits.csv."""
 
 from pathlib import Path
 
@@ -9,7 +11,8 @@ from fss.device import device_from_params
 from fss.errors import one_line_errors
 from fss.evaluation import EvaluateParams, read_test_pairs
 from fss.io import write_json, write_text
-from fss.metrics.recognition import RecognitionParams
+from fss.data.align import AlignParams
+from fss.metrics.recognition import RecognitionParams, fixed_box
 from fss.recognition_eval import recognition_table
 from fss.runs import run_name, seeds_of
 
@@ -23,12 +26,14 @@ def main() -> None:
     device = device_from_params(params)
     p = section(params, "recognize", RecognitionParams)
     boot = section(params, "evaluate", EvaluateParams).bootstrap()
+    a = section(params, "align", AlignParams)
+    box = fixed_box(a.eye_left, a.eye_right, a.size, p.crop_box)
     table, hits = recognition_table(read_test_pairs(Path("data/splits.csv")), Path("results"),
-                                    runs, p, device, boot)
+                                    runs, p, device, boot, box, a.size)
     write_json(Path("metrics/recognition.json"), table)
     write_text(HITS, hits.to_csv(index=False))
-    print("recognize rank-1: " + ", ".join(f"{k} {v['all']:.3f}"
-                                          for k, v in table["probes"].items()))
+    print("recognize rank-1 (fixed crop): " + ", ".join(
+        f"{k} {v['all']:.3f}" for k, v in table["probes"].items()))
 
 
 if __name__ == "__main__":

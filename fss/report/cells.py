@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from fss import published as pub
+from fss.metrics.table import METRICS as METRIC_TABLE
+from fss.metrics.table import Metric
 
 # The evaluate stage's trivial references (fss.evaluation.REFERENCES; not imported so
 # that the report does not pull in torch).
@@ -30,21 +32,11 @@ PUBLISHED_ONLY = "published only"
 DASH = "—"
 
 
-@dataclass(frozen=True)
-class Metric:
-    title: str
-    decimals: int
-    lower_is_better: bool
-    published: bool = True  # False: the paper has no such number (no paper / Δ columns)
-
-
-METRICS: dict[str, Metric] = {
-    "fid": Metric("FID ↓", 2, True),
-    "kid": Metric("KID×1000 ↓", 2, True, published=False),
-    "psnr": Metric("PSNR ↑", 2, False),
-    "ssim": Metric("SSIM ↑", 4, False),
-    "rank1": Metric("rank-1 % ↑", 2, False),
-}
+# The one metric table (label, direction, decimals, published or not): the same dict
+# object, so an entry added there shows in every table here.
+METRICS: dict[str, Metric] = METRIC_TABLE
+# Rates stored as fractions, shown in percent.
+PERCENT_KEYS: frozenset[str] = frozenset({"rank1", "rank1_mtcnn", "detectable"})
 
 
 # ---------------------------------------------------------------- numbers and cells
@@ -106,7 +98,9 @@ def kid_cell(m: Mapping[str, Any] | None) -> str:
 
 
 def metric_cell(m: Mapping[str, Any] | None, key: str) -> str:
-    return kid_cell(m) if key == "kid" else cell(m, key, METRICS[key].decimals)
+    if key == "kid":
+        return kid_cell(m)
+    return cell(m, key, METRICS[key].decimals, 100.0 if key in PERCENT_KEYS else 1.0)
 
 
 def delta(ours: Any, paper: Any, metric: Metric) -> str:
@@ -156,7 +150,7 @@ def compare_table(lines: Sequence[Line], metrics: Sequence[str]) -> list[str]:
     the paper does not report. Δ is taken on the mean."""
     header = ["row"]
     for k in metrics:
-        t = METRICS[k].title
+        t = METRICS[k].label
         header += [f"{t} ours", f"{t} (paper)", "Δ"] if METRICS[k].published else [f"{t} ours"]
     body = []
     for ln in lines:
