@@ -115,6 +115,19 @@ def gate_update(
     typer.echo(f"wrote {len(current)} metrics to {baseline}")
 
 
+@app.command("summary")
+@one_line_errors
+def summary_cmd(
+    root: Annotated[Path, typer.Option(help="Repository root holding metrics/.")] = Path("."),
+) -> None:
+    """The headline numbers of Tables 3 and 7 and where the full report is (the main
+    job's last screen)."""
+    from fss.report.inputs import load_inputs
+    from fss.report.summary import summary
+
+    typer.echo(summary(load_inputs(root), str(root / "reports" / "report.md")))
+
+
 def default_checkpoint(models: Path, row: str = "fss") -> Path:
     """The pipeline's generator of ``row``, lowest seed trained."""
     from fss.runs import seed_paths

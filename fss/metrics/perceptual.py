@@ -62,9 +62,13 @@ def load_vgg16_convs(net: nn.Module, state: dict[str, torch.Tensor] | None = Non
 def build_lpips(state: dict[str, torch.Tensor] | None = None) -> nn.Module:
     """lpips.LPIPS(net='vgg') with a randomly built trunk (no torchvision download),
     then the registry's VGG16 in its slices; the linear layers ship with the package."""
+    import warnings
+
     import lpips
 
-    model = lpips.LPIPS(net="vgg", pnet_rand=True, verbose=False)
+    with warnings.catch_warnings():  # lpips passes torchvision the old `pretrained=`
+        warnings.filterwarnings("ignore", category=UserWarning, module="torchvision")
+        model = lpips.LPIPS(net="vgg", pnet_rand=True, verbose=False)
     load_vgg16_convs(model.net, state)
     return model.eval()
 

@@ -47,10 +47,10 @@ def _table(*metrics: Metric) -> dict[str, Metric]:
 METRICS: dict[str, Metric] = _table(
     Metric("fid", "FID ↓", True, 2, 2.0, False, True, kind="set"),
     Metric("kid", "KID×1000 ↓", True, 2, None, False, False, kind="set"),
-    Metric("psnr", "PSNR ↑", False, 2, 0.2, True, True, regions=True),
     # The paper's SSIM (Wang et al. 2004, as MATLAB's ssim): 11x11 Gaussian window,
     # sigma 1.5, population covariance; fss.metrics.similarity.ssim.
     Metric("ssim", "SSIM ↑", False, 4, 0.01, True, True, regions=True),
+    Metric("psnr", "PSNR ↑", False, 2, 0.2, True, True, regions=True),
     # scikit-image's default (7x7 uniform window, sample covariance): the SSIM this
     # project reported before; kept for continuity, not comparable with the paper.
     Metric("ssim_skimage", "SSIM (skimage 7×7) ↑", False, 4, 0.01, True, False,
