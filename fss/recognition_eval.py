@@ -64,7 +64,7 @@ def recognition_table(pairs: list[TestPair], results: Path, runs: list[str],
         boxes, found = emb.detect(images)
         detectable[name] = accuracy_by_subset(found.astype(float), pairs, boot)
         fallbacks[name] = int((~found).sum())
-        routes = {"mtcnn": boxes} | ({"fixed": box} if box is not None else {})
+        routes = ({"fixed": box} if box is not None else {}) | {"mtcnn": boxes}
         embs = {k: emb.embed_boxes(images, b) for k, b in routes.items()}
         if name == "gallery":
             gallery = embs

@@ -527,3 +527,43 @@ def test_seeds_note_names_the_seeds():
     assert seeds_note({"cut": two, "fss": two, "photo": {"subsets": {}}}) == \
         "Mean ± std over seeds 0, 1."
     assert seeds_note({"cut": {"seeds": [0]}, "fss": None}) == ""
+
+
+def test_summary_is_short_and_has_the_headlines(tree):
+    from typer.testing import CliRunner
+
+    from fss.cli import app
+
+    r = CliRunner().invoke(app, ["summary", "--root", str(tree)])
+    assert r.exit_code == 0, r.output
+    text = r.output
+    assert len(text.splitlines()) < 30
+    fss_cuhk = next(ln for ln in text.splitlines() if ln.strip().startswith("FSS CUHK"))
+    assert fss_cuhk.split()[2:] == ["60.00", "18.00", "0.6200", "0.7000", "0.3000", "0.2000"]
+    assert "(paper)" in text and "53.33" in text
+    assert "Table 7 (rank-1 %, fixed crop): Test set (photos) 85.0 (paper 85.2)" in text
+    assert "FSS 50.0 (paper 90.5)" in text
+    assert "5 of the paper's 17 claimed SSIM/PSNR gains survive" in text
+    assert text.rstrip().endswith(f"Full report: {tree / 'reports' / 'report.md'}")
+
+
+def test_old_metrics_files_render_with_not_run_and_a_warning(tree):
+    """Files written before the Gaussian SSIM, FSIM/LPIPS/DISTS and the fixed crop."""
+    m = tree / "metrics"
+    for f in (m / "cut" / "seed0.json", m / "fss" / "seed0.json"):
+        d = json.loads(f.read_text())
+        for sub in [*d["subsets"].values(), d["all"]]:
+            for k in ("ssim_skimage", "fsim", "fsim_ci", "lpips", "lpips_ci", "dists",
+                      "dists_ci"):
+                sub.pop(k)
+        _write(f, d)
+    rec = json.loads((m / "recognition.json").read_text())
+    for k in ("probes_mtcnn", "detectable", "crop"):
+        rec.pop(k)
+    _write(m / "recognition.json", rec)
+    text = write_report(tree, tree / "reports").read_text()
+    assert "predate the paper's Gaussian SSIM" in text
+    assert _line(text.split("### CUHK", 1)[1], "FSS").endswith("| — | — | — |")
+    t7 = text.split("## Table 7", 1)[1]
+    assert "predates the fixed crop" in t7
+    assert _line(t7, "FSS").endswith("| not run | not run |")
