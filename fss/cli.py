@@ -92,7 +92,7 @@ def gate_check(
     root: Annotated[Path, typer.Option(help="Repository root holding metrics/.")] = Path("."),
 ) -> None:
     """Fail (exit 1) when a metric is worse than the baseline beyond its tolerance."""
-    from fss.metric_gate import collect, compare, read_baseline, report
+    from fss.evaluation.metric_gate import collect, compare, read_baseline, report
 
     worse, better = compare(collect(root), read_baseline(baseline))
     typer.echo(report(worse, better, baseline))
@@ -108,7 +108,7 @@ def gate_update(
     profile: Annotated[str, typer.Option(help="Profile the metrics came from.")] = "smoke",
 ) -> None:
     """Write the current metrics as the new baseline (after a deliberate change)."""
-    from fss.metric_gate import collect, write_baseline
+    from fss.evaluation.metric_gate import collect, write_baseline
 
     current = collect(root)
     write_baseline(current, baseline, profile)

@@ -11,7 +11,7 @@ import typer
 from fss.config import load_params, section
 from fss.device import device_from_params
 from fss.errors import one_line_errors
-from fss.evaluation import (
+from fss.evaluation.evaluate import (
     REFERENCES,
     EvaluateParams,
     evaluate_results,

@@ -7,7 +7,7 @@ from pathlib import Path
 from fss.config import load_params, section
 from fss.device import device_from_params
 from fss.errors import one_line_errors
-from fss.evaluation import (
+from fss.evaluation.evaluate import (
     EvaluateParams,
     read_test_pairs,
     real_sketch_features,

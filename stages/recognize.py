@@ -7,13 +7,13 @@ metrics/recognition_hits.csv."""
 from pathlib import Path
 
 from fss.config import load_params, section
+from fss.data.align import AlignParams
 from fss.device import device_from_params
 from fss.errors import one_line_errors
-from fss.evaluation import EvaluateParams, read_test_pairs
+from fss.evaluation.evaluate import EvaluateParams, read_test_pairs
 from fss.io import write_json, write_text
-from fss.data.align import AlignParams
 from fss.metrics.recognition import RecognitionParams, fixed_box
-from fss.recognition_eval import recognition_table
+from fss.evaluation.recognition import recognition_table
 from fss.runs import run_name, seeds_of
 
 HITS = Path("metrics/recognition_hits.csv")

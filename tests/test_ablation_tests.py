@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fss.ablation_tests import ablation_tests, adjacent_pairs, compare_rows
+from fss.evaluation.ablation_tests import ablation_tests, adjacent_pairs, compare_rows
 
 
 def _scores(ssim: np.ndarray, subsets: list[str]) -> pd.DataFrame:
@@ -78,7 +78,7 @@ def test_two_level_flags_a_consistent_offset_not_a_seed_inconsistent_one(tmp_pat
     messy = out["pairs"][1]["subsets"]["cuhk"]["ssim"]
     assert not messy["significant"] and messy["ci"][0] < -0.03
     # The image-only test of the seed-averaged scores would have starred both steps.
-    from fss.ablation_tests import compare_rows
+    from fss.evaluation.ablation_tests import compare_rows
 
     mean_of = {r: pd.concat(pd.read_csv(tmp_path / r / f"seed{k}" / "scores.csv")
                             for k in range(3)).groupby(["id", "subset"], as_index=False).mean()

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 import torch
 
-from fss.evaluation import (
+from fss.evaluation.evaluate import (
     EvaluateParams,
     evaluate_results,
     make_reference,
@@ -117,7 +117,7 @@ def test_intervals_and_per_image_scores(tmp_path):
 
 
 def test_distances_and_the_real_sketch_floor():
-    from fss.evaluation import distances, real_sketch_floor
+    from fss.evaluation.evaluate import distances, real_sketch_floor
 
     rng = np.random.default_rng(0)
     test = {"cuhk": np.abs(rng.normal(0, 1, (40, 32))), "ar": np.abs(rng.normal(0, 1, (30, 32)))}
@@ -133,7 +133,7 @@ def test_distances_and_the_real_sketch_floor():
 
 
 def test_features_are_saved_per_split_and_subset(tmp_path):
-    from fss.evaluation import load_features, save_features
+    from fss.evaluation.evaluate import load_features, save_features
 
     f = {"test": {"ar": np.ones((2, 3))}, "train": {"ar": np.zeros((4, 3))}}
     save_features(f, tmp_path / "feats")

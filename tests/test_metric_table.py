@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from fss.metric_gate import collect, compare, tolerances
+from fss.evaluation.metric_gate import collect, compare, tolerances
 from fss.metrics import table
 from fss.metrics.table import Metric, gate_kind, table_columns
 from fss.published import SUBSETS
@@ -52,7 +52,7 @@ def test_ablation_tests_test_the_toy_metric(toy, tmp_path):
     import numpy as np
     import pandas as pd
 
-    from fss.ablation_tests import ablation_tests
+    from fss.evaluation.ablation_tests import ablation_tests
 
     ids = [f"i{k}" for k in range(30)]
     for row, toy_value in (("cut", 0.5), ("rcs", 0.4)):
@@ -84,7 +84,7 @@ def test_table_columns_and_gate_names():
 def test_the_committed_baseline_is_still_readable():
     from pathlib import Path
 
-    from fss.metric_gate import read_baseline
+    from fss.evaluation.metric_gate import read_baseline
 
     base = read_baseline(Path(__file__).resolve().parents[1] / "reports/baselines/smoke.json")
     assert base and all(gate_kind(name) for name in base)

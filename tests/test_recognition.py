@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 from conftest import shared_cufs
 
-from fss.evaluation import SUBSETS
-from fss.recognition_eval import accuracy_by_subset
+from fss.evaluation.evaluate import SUBSETS
+from fss.evaluation.recognition import accuracy_by_subset
 
 
 def test_accuracy_by_subset_counts_each_subset():
-    from fss.evaluation import TestPair
+    from fss.evaluation.evaluate import TestPair
 
     pairs = [TestPair(f"i{i}", s, None, None) for i, s in enumerate(["cuhk", "cuhk", "ar"])]
     acc = accuracy_by_subset(np.array([1.0, 0.0, 1.0]), pairs)
@@ -55,8 +55,8 @@ def test_every_image_gets_the_same_fixed_box(tmp_path, monkeypatch):
     route; each image's own MTCNN box on the other; detectable = where MTCNN found one."""
     import torch
 
-    import fss.recognition_eval as rec
-    from fss.evaluation import TestPair
+    import fss.evaluation.recognition as rec
+    from fss.evaluation.evaluate import TestPair
     from fss.io import save_png
 
     pairs = []

@@ -14,7 +14,7 @@ from fss import published as pub
 from fss.metrics.table import METRICS as METRIC_TABLE
 from fss.metrics.table import Metric
 
-# The evaluate stage's trivial references (fss.evaluation.REFERENCES; not imported so
+# The evaluate stage's trivial references (fss.evaluation.evaluate.REFERENCES; not imported so
 # that the report does not pull in torch).
 REFERENCES: tuple[str, ...] = ("photo", "mean_sketch")
 # The fid_reference stage's real-sketch floor (metrics/fid_floor.json), shown beside them.

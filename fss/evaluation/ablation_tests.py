@@ -21,7 +21,7 @@ from fss.published import SUBSETS
 from fss.runs import run_name
 
 # The recognize stage's hits-table suffix of the MTCNN-crop route
-# (fss.recognition_eval.MTCNN_SUFFIX; not imported: that module pulls in torch).
+# (fss.evaluation.recognition.MTCNN_SUFFIX; not imported: that module pulls in torch).
 MTCNN_SUFFIX = "@mtcnn"
 
 DEFAULT_BOOTSTRAP = BootstrapParams()

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from fss.evaluation import SUBSETS, TestPair
+from fss.evaluation.evaluate import SUBSETS, TestPair
 from fss.io import read_rgb
 from fss.metrics.bootstrap import BootstrapParams, bootstrap_ci
 from fss.metrics.recognition import FaceEmbedder, RecognitionParams, rank1
