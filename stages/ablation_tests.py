@@ -4,9 +4,9 @@ rank-1 -> metrics/ablation_tests.json."""
 
 from pathlib import Path
 
-from fss.evaluation.ablation_tests import ablation_tests
 from fss.config import load_params, section
 from fss.errors import one_line_errors
+from fss.evaluation.ablation_tests import ablation_tests
 from fss.evaluation.evaluate import EvaluateParams
 from fss.io import write_json
 from fss.published import ABLATION_ROWS

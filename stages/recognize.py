@@ -11,9 +11,9 @@ from fss.data.align import AlignParams
 from fss.device import device_from_params
 from fss.errors import one_line_errors
 from fss.evaluation.evaluate import EvaluateParams, read_test_pairs
+from fss.evaluation.recognition import recognition_table
 from fss.io import write_json, write_text
 from fss.metrics.recognition import RecognitionParams, fixed_box
-from fss.evaluation.recognition import recognition_table
 from fss.runs import run_name, seeds_of
 
 HITS = Path("metrics/recognition_hits.csv")

@@ -225,7 +225,11 @@ METHOD_DEVIATIONS: tuple[str, ...] = (
     "pix2pix and CycleGAN are trained with this project's schedule (epochs, lr decay) of "
     "the profile, not their papers' defaults.",
     "Recognition: FaceNet with CASIA-WebFace weights (the paper does not say which); "
-    "gallery = real test sketches, rank-1 by cosine similarity.",
+    "gallery = real test sketches, rank-1 by cosine similarity; every image cropped at one "
+    "fixed box from the alignment's eye targets (the paper does not say how it crops).",
+    "LPIPS and DISTS (not in the paper) use the ImageNet VGG16 as an fp16 copy (the "
+    "registry's `vgg16_features`), not torchvision's fp32 download: values may differ "
+    "from the packages' defaults in the last digits.",
     "MDAL, FaceSketchWild, FSGAN, T2V and Dif-Fusion are not re-run: their numbers are "
     "the paper's published values.",
     "Metrics are computed at the profile's image size (FID's Inception resizes to 299 "
