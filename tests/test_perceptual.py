@@ -55,6 +55,7 @@ def test_fsim_equals_piq_and_its_3_channel_gray():
     assert PerceptualMetrics(["fsim"])(real, real)["fsim"] == pytest.approx([1.0] * 3, abs=1e-6)
 
 
+@pytest.mark.filterwarnings("ignore:.*(pretrained|weight enum).*:UserWarning")
 def test_lpips_equals_the_package(random_vgg, no_download):
     import lpips
 

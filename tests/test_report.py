@@ -385,6 +385,9 @@ def test_floor_line_and_kid_column(report):
     # the table's metrics the paper lacks: ours only, after the paper's columns
     assert "| SSIM ↑ ours | SSIM ↑ (paper) | Δ | FSIM ↑ ours | LPIPS ↓ ours | DISTS ↓ ours |" \
         in t3_cuhk
+    legend = text.split("## Table 3", 1)[1].split("### CUHK", 1)[0]
+    assert "Size: 16×16, not the paper's 256×256" in legend
+    assert "replicated to 3 channels" in legend and "11×11 Gaussian window" in legend
     assert _line(t3_cuhk, "FSS").endswith(
         "| 0.7000 [0.6800, 0.7200] | 0.3000 [0.2800, 0.3200] | 0.2000 [0.1800, 0.2200] |")
     # KID: ours only (the paper has none), right after FID's Δ

@@ -73,13 +73,25 @@ ABLATION_MISSING = ("`metrics/ablation_tests.json` not found: the ablation_tests
                     "not run.")
 
 
+def size_note(rows: Mapping[str, dict | None]) -> str:
+    """The size the metrics were computed at, and whether it is the paper's."""
+    sizes = sorted({int(v) for m in rows.values() if m and (v := _num(m.get("image_size")))})
+    if not sizes:
+        return ""
+    txt = ", ".join(f"{s}×{s}" for s in sizes)
+    if sizes == [pub.PAPER_IMAGE_SIZE]:
+        return f"Size: {txt}, the paper's."
+    return (f"Size: {txt}, not the paper's {pub.PAPER_IMAGE_SIZE}×{pub.PAPER_IMAGE_SIZE}: "
+            "SSIM, PSNR and the perceptual metrics are not comparable with the paper's.")
+
+
 def cells_legend(rows: Mapping[str, dict | None], floor: Mapping[str, Any] | None) -> str:
     """What a cell of ours holds, and what the floor line is."""
     parts = ["Ours: `value [lo, hi]` = one run's mean and its bootstrap interval over test "
              "images (see How to read).", seeds_note(rows)]
     parts.append("KID×1000 ± its spread over KID subsets, ours only (the paper reports no "
                  "KID).")
-    parts.append(METRIC_NOTE)
+    parts += [METRIC_NOTE, size_note(rows)]
     parts.append("*Real sketches (floor)*: the real training sketches scored against the "
                  "real test sketches, what a perfect generator would get at these sample "
                  "sizes." if floor is not None else FLOOR_MISSING)
