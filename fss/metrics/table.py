@@ -28,6 +28,7 @@ class Metric:
     kind: str = "image"
     tables: bool = True      # a column of Tables 3-6 and of the all-images table
     regions: bool = False    # also inside the RCS face / hair regions (<key>_face, _hair)
+    scale: float = 1.0       # shown x scale (100: a rate stored as a fraction, shown in %)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -60,10 +61,10 @@ METRICS: dict[str, Metric] = _table(
     Metric("dists", "DISTS ↓", True, 4, 0.01, True, False),
     # Table 7: FaceNet rank-1 on one fixed crop from the alignment geometry ...
     Metric("rank1", "rank-1 % ↑", False, 2, 0.0, True, True, kind="recognition",
-           tables=False),
+           tables=False, scale=100.0),
     # ... and on each image's own MTCNN box (the route before the fixed crop).
     Metric("rank1_mtcnn", "rank-1 % (MTCNN crop) ↑", False, 2, 0.0, True, False,
-           kind="recognition", tables=False),
+           kind="recognition", tables=False, scale=100.0),
     Metric("iou", "IoU ↑", False, 4, 0.01, False, False, kind="pipeline", tables=False),
 )
 

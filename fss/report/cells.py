@@ -35,8 +35,6 @@ DASH = "—"
 # The one metric table (label, direction, decimals, published or not): the same dict
 # object, so an entry added there shows in every table here.
 METRICS: dict[str, Metric] = METRIC_TABLE
-# Rates stored as fractions, shown in percent.
-PERCENT_KEYS: frozenset[str] = frozenset({"rank1", "rank1_mtcnn", "detectable"})
 
 
 # ---------------------------------------------------------------- numbers and cells
@@ -100,7 +98,7 @@ def kid_cell(m: Mapping[str, Any] | None) -> str:
 def metric_cell(m: Mapping[str, Any] | None, key: str) -> str:
     if key == "kid":
         return kid_cell(m)
-    return cell(m, key, METRICS[key].decimals, 100.0 if key in PERCENT_KEYS else 1.0)
+    return cell(m, key, METRICS[key].decimals, METRICS[key].scale)
 
 
 def delta(ours: Any, paper: Any, metric: Metric) -> str:

@@ -57,7 +57,7 @@ def _table7_line(recognition: Mapping[str, Any] | None, trained: Sequence[str]) 
         p = probes.get(r)
         if isinstance(p, Mapping) and _num(p.get("all")) is not None:
             paper = pub.TABLE7.get(r)
-            parts.append(f"{pub.NAMES.get(r, r)} {fmt(100 * p['all'], 1)}"
+            parts.append(f"{pub.NAMES.get(r, r)} {fmt(METRICS['rank1'].scale * p['all'], 1)}"
                          + (f" (paper {paper:.1f})" if paper is not None else ""))
     crop = "fixed crop" if isinstance((recognition or {}).get("crop"), Mapping) else "MTCNN crop"
     return f"Table 7 (rank-1 %, {crop}): " + ", ".join(parts)

@@ -17,7 +17,6 @@ from fss.report.cells import (
     FLOOR,
     METRICS,
     NOT_RUN,
-    PERCENT_KEYS,
     PUBLISHED_ONLY,
     REFERENCES,
     STAR,
@@ -362,7 +361,7 @@ def _ablation_columns(tests: Mapping[str, Any] | None) -> list[str]:
 
 
 def _diff_title(key: str) -> str:
-    return f"Δ{METRICS[key].short}" + (" (pp)" if key in PERCENT_KEYS else "")
+    return f"Δ{METRICS[key].short}" + (" (pp)" if METRICS[key].scale == 100 else "")
 
 
 def _significant(d: Mapping[str, Any]) -> bool:
@@ -378,7 +377,7 @@ def diff_cell(d: Any, key: str) -> str:
     Rates (rank-1) are fractions in the file, percentage points here."""
     if not isinstance(d, Mapping) or _num(d.get("diff")) is None:
         return DASH
-    dec, scale = METRICS[key].decimals, (100.0 if key in PERCENT_KEYS else 1.0)
+    dec, scale = METRICS[key].decimals, METRICS[key].scale
     ci = _pair(d.get("ci"))
     out = f"{d['diff'] * scale:+.{dec}f}"
     out += f" [{ci[0] * scale:.{dec}f}, {ci[1] * scale:.{dec}f}]" if ci else ""
