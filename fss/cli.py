@@ -102,7 +102,7 @@ def gate_check(
     root: Annotated[Path, typer.Option(help="Repository root holding metrics/.")] = Path("."),
 ) -> None:
     """Fail (exit 1) when a metric is worse than the baseline beyond its tolerance."""
-    from fss.metric_gate import collect, compare, read_baseline, report
+    from fss.evaluation.metric_gate import collect, compare, read_baseline, report
 
     worse, better = compare(collect(root), read_baseline(baseline))
     typer.echo(report(worse, better, baseline))
@@ -118,11 +118,24 @@ def gate_update(
     profile: Annotated[str, typer.Option(help="Profile the metrics came from.")] = "smoke",
 ) -> None:
     """Write the current metrics as the new baseline (after a deliberate change)."""
-    from fss.metric_gate import collect, write_baseline
+    from fss.evaluation.metric_gate import collect, write_baseline
 
     current = collect(root)
     write_baseline(current, baseline, profile)
     typer.echo(f"wrote {len(current)} metrics to {baseline}")
+
+
+@app.command("summary")
+@one_line_errors
+def summary_cmd(
+    root: Annotated[Path, typer.Option(help="Repository root holding metrics/.")] = Path("."),
+) -> None:
+    """The headline numbers of Tables 3 and 7 and where the full report is (the main
+    job's last screen)."""
+    from fss.report.inputs import load_inputs
+    from fss.report.summary import summary
+
+    typer.echo(summary(load_inputs(root), str(root / "reports" / "report.md")))
 
 
 def default_checkpoint(models: Path, row: str = "fss") -> Path:

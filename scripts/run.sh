@@ -12,4 +12,6 @@ if [ -z "${FSS_CUFS:-}" ]; then
   echo "note: FSS_CUFS is not set: the pipeline runs on SYNTHETIC data (not real results)" >&2
 fi
 dvc exp run -S "profile=$profile" "$@"
-dvc metrics show
+# A short readable summary (Tables 3 and 7, where the report is); every metric:
+# `dvc metrics show`.
+fss summary

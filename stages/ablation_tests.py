@@ -1,10 +1,11 @@
-"""Stage ablation_tests: paired bootstrap between adjacent ablation rows (cut -> rcs ->
-dss -> mask -> fss) on SSIM, PSNR and rank-1 -> metrics/ablation_tests.json."""
+"""Stage ablation_tests: between adjacent ablation rows (cut -> rcs -> dss -> mask -> fss),
+a two-level bootstrap (training seeds, then test images) of every per-image metric and
+rank-1 -> metrics/ablation_tests.json."""
 
 from pathlib import Path
 
-from fss.ablation_tests import ablation_tests
 from fss.errors import one_line_errors
+from fss.evaluation.ablation_tests import ablation_tests
 from fss.io import write_json
 from fss.params import read_params
 from fss.published import ABLATION_ROWS

@@ -1,5 +1,6 @@
 """Stage evaluate@<row>-<seed>: synthesize the test photos with one trained run (or make
-a trivial reference), then FID / KID / SSIM / PSNR per subset with bootstrap intervals
+a trivial reference), then FID / KID and the per-image metrics of fss.metrics.table
+(SSIM, PSNR, FSIM, LPIPS, DISTS, ...) per subset with bootstrap intervals
 -> results/<row>/seed<k>/ (references: results/<row>/), metrics/<same>.json, MLflow."""
 
 import os
@@ -9,7 +10,7 @@ import typer
 
 from fss.device import resolve_device
 from fss.errors import one_line_errors
-from fss.evaluation import (
+from fss.evaluation.evaluate import (
     REFERENCES,
     evaluate_results,
     load_features,
@@ -20,6 +21,8 @@ from fss.evaluation import (
 from fss.interrupted import clear_leftovers
 from fss.io import write_json
 from fss.metrics.fid import load_inception
+from fss.metrics.perceptual import PerceptualMetrics
+from fss.metrics.table import METRICS
 from fss.params import read_params
 from fss.runs import run_name
 
@@ -49,9 +52,12 @@ def main(row: str = typer.Argument(..., help="A trained row (cut, ..., cyclegan)
         results = Path("results") / name
         synthesize(Path("models") / name / "generator.pt", pairs, MASKS, results, device)
         kind = "trained"
+    p = params.evaluate
+    perceptual = (PerceptualMetrics(p.perceptual, device, p.batch_size) if p.perceptual
+                  else None)
     m = evaluate_results(results, pairs, load_features(Path("data/fid_features")),
-                         load_inception(device), MAPS if MAPS.is_dir() else None, device,
-                         params.evaluate, scores_csv=results / "scores.csv")
+                         load_inception(device), MAPS if MAPS.is_dir() else None, device, p,
+                         scores_csv=results / "scores.csv", perceptual=perceptual)
     profile = params.meta.profile
     metrics = {"row": row, "seed": seed if kind == "trained" else None, "kind": kind,
                "profile": profile, "image_size": params.align.size,
@@ -60,8 +66,8 @@ def main(row: str = typer.Argument(..., help="A trained row (cut, ..., cyclegan)
     write_json(out, metrics)
     if track:
         log_to_mlflow(row, seed, kind, profile, params.raw, metrics, out)
-    print(f"evaluate {row}: " + ", ".join(
-        f"{s} FID {v.get('fid')} SSIM {v.get('ssim')} PSNR {v.get('psnr')}"
+    print(f"evaluate {row}: " + "; ".join(
+        f"{s} " + ", ".join(f"{METRICS[k].short} {v[k]}" for k in METRICS if k in v)
         for s, v in m["subsets"].items()))
 
 

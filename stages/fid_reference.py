@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fss.device import resolve_device
 from fss.errors import one_line_errors
-from fss.evaluation import (
+from fss.evaluation.evaluate import (
     read_test_pairs,
     real_sketch_features,
     real_sketch_floor,

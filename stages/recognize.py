@@ -1,15 +1,18 @@
 """Stage recognize (paper Table 7): FaceNet rank-1 of every run's synthesized sketches
-(each row x seed) and of the test photos against the real test sketches, with bootstrap
-intervals -> metrics/recognition.json; per-image hits -> metrics/recognition_hits.csv."""
+(each row x seed) and of the test photos against the real test sketches, on one fixed
+crop from the alignment geometry (and on each image's MTCNN box, with the share MTCNN
+detects), with bootstrap intervals -> metrics/recognition.json; per-image hits ->
+metrics/recognition_hits.csv."""
 
 from pathlib import Path
 
 from fss.device import resolve_device
 from fss.errors import one_line_errors
-from fss.evaluation import read_test_pairs
+from fss.evaluation.evaluate import read_test_pairs
+from fss.evaluation.recognition import recognition_table
 from fss.io import write_json, write_text
+from fss.metrics.recognition import fixed_box
 from fss.params import read_params
-from fss.recognition_eval import recognition_table
 from fss.runs import run_name
 
 HITS = Path("metrics/recognition_hits.csv")
@@ -20,12 +23,14 @@ def main() -> None:
     params = read_params()
     runs = [run_name(r, s) for r in params.rows for s in params.train.seeds]
     device = resolve_device(params.base.device)
+    a, p = params.align, params.recognize
+    box = fixed_box(a.eye_left, a.eye_right, a.size, p.crop_box)
     table, hits = recognition_table(read_test_pairs(Path("data/splits.csv")), Path("results"),
-                                    runs, params.recognize, device, params.evaluate.bootstrap())
+                                    runs, p, device, params.evaluate.bootstrap(), box, a.size)
     write_json(Path("metrics/recognition.json"), table)
     write_text(HITS, hits.to_csv(index=False))
-    print("recognize rank-1: " + ", ".join(f"{k} {v['all']:.3f}"
-                                          for k, v in table["probes"].items()))
+    print("recognize rank-1 (fixed crop): " + ", ".join(
+        f"{k} {v['all']:.3f}" for k, v in table["probes"].items()))
 
 
 if __name__ == "__main__":

@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 import torch
 
-from fss.evaluation import (
+from fss.evaluation.evaluate import (
     EvaluateParams,
     evaluate_results,
     make_reference,
@@ -86,19 +86,34 @@ def test_intervals_and_per_image_scores(tmp_path):
     csv = _dataset(tmp_path)
     pairs = read_test_pairs(csv)
     make_reference("photo", pairs, csv, tmp_path / "res")
+    from fss.metrics.perceptual import PerceptualMetrics
+    from fss.metrics.table import image_keys
+
     m = evaluate_results(tmp_path / "res", pairs, {}, None, None,
-                         scores_csv=tmp_path / "res" / "scores.csv")
+                         scores_csv=tmp_path / "res" / "scores.csv",
+                         perceptual=PerceptualMetrics(["fsim"], batch_size=3))
     for group in (m["subsets"]["cuhk"], m["all"]):
-        lo, hi = group["ssim_ci"]
-        assert lo <= group["ssim"] <= hi
-        assert group["psnr_ci"][0] <= group["psnr"] <= group["psnr_ci"][1]
+        for k in ("ssim", "ssim_skimage", "psnr", "fsim"):
+            lo, hi = group[f"{k}_ci"]
+            assert lo <= group[k] <= hi
+        assert group["ssim"] != group["ssim_skimage"]
     per = pd.read_csv(tmp_path / "res" / "scores.csv")
     assert list(per["id"]) == [p.id for p in pairs]
-    assert per["ssim"].mean() == pytest.approx(m["all"]["ssim"], abs=1e-4)
+    assert set(image_keys()) - set(per) == {"lpips", "dists"}   # not asked for here
+    for k in ("ssim", "fsim"):
+        assert per[k].mean() == pytest.approx(m["all"][k], abs=1e-4)
+    # Each image's FSIM sits on its own line, whatever the batch boundaries.
+    from fss.io import read_gray
+    from fss.metrics.perceptual import fsim, gray_batch
+
+    last = pairs[-1]
+    one = fsim(gray_batch([read_gray(tmp_path / "res" / last.subset / f"{last.id}.png")]),
+               gray_batch([read_gray(last.sketch)]))
+    assert per["fsim"].iloc[-1] == pytest.approx(float(one[0]), abs=1e-5)
 
 
 def test_distances_and_the_real_sketch_floor():
-    from fss.evaluation import distances, real_sketch_floor
+    from fss.evaluation.evaluate import distances, real_sketch_floor
 
     rng = np.random.default_rng(0)
     test = {"cuhk": np.abs(rng.normal(0, 1, (40, 32))), "ar": np.abs(rng.normal(0, 1, (30, 32)))}
@@ -114,7 +129,7 @@ def test_distances_and_the_real_sketch_floor():
 
 
 def test_features_are_saved_per_split_and_subset(tmp_path):
-    from fss.evaluation import load_features, save_features
+    from fss.evaluation.evaluate import load_features, save_features
 
     f = {"test": {"ar": np.ones((2, 3))}, "train": {"ar": np.zeros((4, 3))}}
     save_features(f, tmp_path / "feats")

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from fss.metric_gate import collect, compare, read_baseline, report, write_baseline
+from fss.evaluation.metric_gate import collect, compare, read_baseline, report, write_baseline
 
 
 def _tree(tmp_path, fid=50.0, ssim=0.5, rank=0.5):

@@ -4,7 +4,7 @@ from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from fss.metrics.fid import fid_from_features
 from fss.metrics.recognition import rank1
-from fss.metrics.similarity import psnr, ssim
+from fss.metrics.similarity import GAUSSIAN_WIN, psnr, ssim, ssim_skimage
 
 
 def _imgs(seed=0, shape=(32, 32)):
@@ -16,16 +16,31 @@ def _imgs(seed=0, shape=(32, 32)):
 
 def test_ssim_psnr_match_scikit_image():
     real, fake = _imgs()
-    assert ssim(fake, real) == structural_similarity(real, fake, data_range=255)
+    # The paper's SSIM (Wang et al. 2004): Gaussian window, population covariance.
+    assert ssim(fake, real) == structural_similarity(
+        real, fake, data_range=255, gaussian_weights=True, sigma=1.5,
+        use_sample_covariance=False)
+    assert ssim_skimage(fake, real) == structural_similarity(real, fake, data_range=255)
+    assert ssim(fake, real) != ssim_skimage(fake, real)
     assert psnr(fake, real) == peak_signal_noise_ratio(real, fake, data_range=255)
-    assert ssim(real, real) == 1.0 and psnr(real, real) == float("inf")
+    assert ssim(real, real) == 1.0 and ssim_skimage(real, real) == 1.0
+    assert psnr(real, real) == float("inf")
+    assert GAUSSIAN_WIN == 11
 
 
 def test_region_versions():
     real, fake = _imgs()
     everywhere = np.ones_like(real, bool)
-    assert ssim(fake, real, everywhere) == pytest.approx(ssim(fake, real), abs=1e-12)
+    for f in (ssim, ssim_skimage):
+        assert f(fake, real, everywhere) == pytest.approx(f(fake, real), abs=1e-12)
     assert psnr(fake, real, everywhere) == pytest.approx(psnr(fake, real), abs=1e-9)
+    # The Gaussian window's border is 5 px: a region of only the outer 5 pixels has
+    # no SSIM, one reaching 6 pixels in has.
+    rim = np.ones_like(real, bool)
+    rim[5:-5, 5:-5] = False
+    assert np.isnan(ssim(fake, real, rim)) and np.isfinite(ssim_skimage(fake, real, rim))
+    rim[5, 5] = True
+    assert np.isfinite(ssim(fake, real, rim))
     # Perfect on the left half only: the left region scores perfectly, the right does not.
     half = fake.copy()
     half[:, :16] = real[:, :16]

@@ -47,9 +47,12 @@ PARAMS = {
 def _metrics(row: str, kind: str, fid: float, ssim: float, psnr: float, seed: int | None = 0
              ) -> dict:
     """An evaluate-stage file: KID = FID / 10 (x 1000) with spread 1.5; intervals ±0.01
-    SSIM, ±0.5 dB PSNR."""
+    SSIM, ±0.5 dB PSNR; scikit-image's SSIM 0.05 above the Gaussian one; FSIM 0.7,
+    LPIPS 0.3, DISTS 0.2 with ±0.02 intervals."""
     sub = {"n": 3, "fid": fid, "kid": fid / 10, "kid_std": 1.5, "ssim": ssim, "psnr": psnr,
            "ssim_ci": [ssim - 0.01, ssim + 0.01], "psnr_ci": [psnr - 0.5, psnr + 0.5],
+           "ssim_skimage": ssim + 0.05, "fsim": 0.7, "fsim_ci": [0.68, 0.72],
+           "lpips": 0.3, "lpips_ci": [0.28, 0.32], "dists": 0.2, "dists_ci": [0.18, 0.22],
            "ssim_face": 0.5, "psnr_face": 15.0, "ssim_hair": 0.4, "psnr_hair": 14.0}
     return {"row": row, "seed": seed, "kind": kind, "profile": "cpu", "image_size": SIZE,
             "subsets": {s: dict(sub) for s in pub.SUBSETS}, "all": {**sub, "n": 8}}
@@ -150,7 +153,16 @@ def tree(tmp_path: Path) -> Path:
         "probes": {"test_photos": _probe(0.85, 0.9, 0.8, 0.84),
                    "fss/seed0": _probe(0.5, 0.6, 0.4, 0.5),
                    "cut/seed0": _probe(0.2, 0.2, 0.2, 0.2)},
-        "crop_fallbacks": {"gallery": 0, "test_photos": 1, "fss/seed0": 0, "cut/seed0": 0}})
+        "probes_mtcnn": {"test_photos": _probe(0.8, 0.8, 0.8, 0.8),
+                         "fss/seed0": _probe(0.45, 0.5, 0.4, 0.45),
+                         "cut/seed0": _probe(0.1, 0.1, 0.1, 0.1)},
+        "detectable": {"gallery": _probe(1.0, 1.0, 1.0, 1.0),
+                       "test_photos": _probe(1.0, 1.0, 1.0, 1.0),
+                       "fss/seed0": _probe(0.975, 1.0, 1.0, 0.9),
+                       "cut/seed0": _probe(0.5, 0.5, 0.5, 0.5)},
+        "crop": {"box": [44.1, 35.4, 83.9, 93.3], "size": SIZE, "crop_size": 160,
+                 "margin": 32, "box_eye_distances": [-1.09, -1.14, 1.09, 1.81]},
+        "crop_fallbacks": {"gallery": 0, "test_photos": 0, "fss/seed0": 1, "cut/seed0": 4}})
     _write(m / "train" / "fss" / "seed0.json", _train(160.0, 0.45))
     _write(m / "pretrain_rcs.json", {"test_face_iou": 0.81, "test_hair_iou": 0.55, "epochs": 15,
                             "size": [SIZE, SIZE]})
@@ -215,11 +227,15 @@ def test_table7_in_percent(report):
     t7 = text.split("## Table 7", 1)[1]
     assert _line(t7, "Test set (photos)") == (
         "| Test set (photos) | 85.00 [80.00, 90.00] | 85.20 | -0.20 (worse) | "
-        "90.00 [85.00, 95.00] | 80.00 [75.00, 85.00] | 84.00 [79.00, 89.00] |")
-    # the probe "fss/seed0" is the FSS row's
+        "90.00 [85.00, 95.00] | 80.00 [75.00, 85.00] | 84.00 [79.00, 89.00] | "
+        "80.00 [75.00, 85.00] | 100.0 [95.0, 105.0] |")
+    # the probe "fss/seed0" is the FSS row's; then its MTCNN-crop rank-1 and detectable %
     assert _line(t7, "FSS").startswith("| FSS | 50.00 [45.00, 55.00] | 90.54 | "
                                        "-40.54 (worse) |")
+    assert _line(t7, "FSS").endswith("| 45.00 [40.00, 50.00] | 97.5 [92.5, 102.5] |")
     assert _line(t7, "pix2pix").startswith("| pix2pix | not run | 88.82 |")
+    assert "rank-1 % (MTCNN crop) ours | detectable % |" in t7
+    assert "one fixed box (44.1, 35.4, 83.9, 93.3 px of the 16 px aligned image" in t7
     assert "| T2V *(published only)* | published only | 68.48 |" in t7
     rows = [line.split("|")[1].strip() for line in t7.split("## ", 1)[0].splitlines()
             if line.startswith("| ") and not line.startswith("| probe")]
@@ -365,7 +381,15 @@ def test_floor_line_and_kid_column(report):
     t3_cuhk = text.split("## Table 3", 1)[1].split("### CUHK", 1)[1].split("###", 1)[0]
     c, k = FLOOR["subsets"]["cuhk"], "real sketches (floor) *(reference)*"
     assert _line(t3_cuhk, k) == (f"| {k} | {c['fid']:.2f} | — | — | {c['kid']:.2f} ± "
-                                 f"{c['kid_std']:.2f} | — | — | — | — | — | — |")
+                                 f"{c['kid_std']:.2f} | — | — | — | — | — | — | — | — | — |")
+    # the table's metrics the paper lacks: ours only, after the paper's columns
+    assert "| SSIM ↑ ours | SSIM ↑ (paper) | Δ | FSIM ↑ ours | LPIPS ↓ ours | DISTS ↓ ours |" \
+        in t3_cuhk
+    legend = text.split("## Table 3", 1)[1].split("### CUHK", 1)[0]
+    assert "Size: 16×16, not the paper's 256×256" in legend
+    assert "replicated to 3 channels" in legend and "11×11 Gaussian window" in legend
+    assert _line(t3_cuhk, "FSS").endswith(
+        "| 0.7000 [0.6800, 0.7200] | 0.3000 [0.2800, 0.3200] | 0.2000 [0.1800, 0.2200] |")
     # KID: ours only (the paper has none), right after FID's Δ
     assert "| Δ | KID×1000 ↓ ours | PSNR ↑ ours |" in t3_cuhk
     assert "| +6.67 (worse) | 6.00 ± 1.50 | 18.00 [17.50, 18.50] |" in _line(t3_cuhk, "FSS")
@@ -423,9 +447,10 @@ def test_how_to_read_quotes_the_inputs(report):
            and d["diff"] < 0]
     assert (len(claims), len(sig), len(rev)) == (17, 5, 1)  # the fixture is what it says
     assert f"gain in {len(claims)} of the 18 SSIM/PSNR" in how
-    assert f"of those {len(claims)}, {len(sig)} are significant here (CUT → W/ RCS: SSIM " \
+    assert f"{len(sig)} of those {len(claims)} claimed gains survive our test, which " \
+           "resamples test images only (one training run per row) (CUT → W/ RCS: SSIM " \
            "CUHK/XM2VTS; W/ Mask → FSS: SSIM CUHK, PSNR CUHK/XM2VTS)" in how
-    assert f"{len(claims) - len(sig) - len(rev)} inside the noise" in how
+    assert f"{len(claims) - len(sig) - len(rev)} are inside the noise" in how
     assert f"{len(rev)} significantly reversed (CUT → W/ RCS: PSNR XM2VTS)" in how
     # interval half-widths: every fixture row has ±0.01 SSIM, ±0.5 dB PSNR; level 0.9
     assert "±0.0100 SSIM and ±0.50 dB PSNR on CUHK" in how and "90 % bootstrap" in how
@@ -467,7 +492,8 @@ def test_two_seeds_render_mean_and_std(tree, tmp_path):
     assert (f"| FSS | {ms(60, 64, 2)} | 53.33 | {62 - 53.33:+.2f} (worse) | "
             f"{(6.0 + 6.4) / 2:.2f} ± 1.50 (seeds ± {0.4 / 2 ** 0.5:.2f}) | "
             f"{ms(18, 20, 2)} | 18.57 | {19 - 18.57:+.2f} (better) | "
-            f"{ms(0.62, 0.64, 4)} | 0.6357 | {0.63 - 0.6357:+.4f} (worse) |") == fss
+            f"{ms(0.62, 0.64, 4)} | 0.6357 | {0.63 - 0.6357:+.4f} (worse) | "
+            "0.7000 ± 0.0000 | 0.3000 ± 0.0000 | 0.2000 ± 0.0000 |") == fss
     assert "0.6300 ± 0.0141" in fss and "62.00 ± 2.83" in fss
     assert "Mean ± std over seeds for FSS (seeds 0, 1); the other rows ran once." in text
     t7 = text.split("## Table 7", 1)[1]
@@ -504,3 +530,43 @@ def test_seeds_note_names_the_seeds():
     assert seeds_note({"cut": two, "fss": two, "photo": {"subsets": {}}}) == \
         "Mean ± std over seeds 0, 1."
     assert seeds_note({"cut": {"seeds": [0]}, "fss": None}) == ""
+
+
+def test_summary_is_short_and_has_the_headlines(tree):
+    from typer.testing import CliRunner
+
+    from fss.cli import app
+
+    r = CliRunner().invoke(app, ["summary", "--root", str(tree)])
+    assert r.exit_code == 0, r.output
+    text = r.output
+    assert len(text.splitlines()) < 30
+    fss_cuhk = next(ln for ln in text.splitlines() if ln.strip().startswith("FSS CUHK"))
+    assert fss_cuhk.split()[2:] == ["60.00", "18.00", "0.6200", "0.7000", "0.3000", "0.2000"]
+    assert "(paper)" in text and "53.33" in text
+    assert "Table 7 (rank-1 %, fixed crop): Test set (photos) 85.0 (paper 85.2)" in text
+    assert "FSS 50.0 (paper 90.5)" in text
+    assert "5 of the paper's 17 claimed SSIM/PSNR gains survive" in text
+    assert text.rstrip().endswith(f"Full report: {tree / 'reports' / 'report.md'}")
+
+
+def test_old_metrics_files_render_with_not_run_and_a_warning(tree):
+    """Files written before the Gaussian SSIM, FSIM/LPIPS/DISTS and the fixed crop."""
+    m = tree / "metrics"
+    for f in (m / "cut" / "seed0.json", m / "fss" / "seed0.json"):
+        d = json.loads(f.read_text())
+        for sub in [*d["subsets"].values(), d["all"]]:
+            for k in ("ssim_skimage", "fsim", "fsim_ci", "lpips", "lpips_ci", "dists",
+                      "dists_ci"):
+                sub.pop(k)
+        _write(f, d)
+    rec = json.loads((m / "recognition.json").read_text())
+    for k in ("probes_mtcnn", "detectable", "crop"):
+        rec.pop(k)
+    _write(m / "recognition.json", rec)
+    text = write_report(tree, tree / "reports").read_text()
+    assert "predate the paper's Gaussian SSIM" in text
+    assert _line(text.split("### CUHK", 1)[1], "FSS").endswith("| — | — | — |")
+    t7 = text.split("## Table 7", 1)[1]
+    assert "predates the fixed crop" in t7
+    assert _line(t7, "FSS").endswith("| not run | not run |")

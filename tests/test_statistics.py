@@ -3,7 +3,12 @@
 import numpy as np
 import pytest
 
-from fss.metrics.bootstrap import BootstrapParams, bootstrap_ci, paired_bootstrap
+from fss.metrics.bootstrap import (
+    BootstrapParams,
+    bootstrap_ci,
+    paired_bootstrap,
+    two_level_bootstrap,
+)
 from fss.metrics.kid import kernel_inception_distance, mmd2_unbiased
 
 
@@ -94,3 +99,29 @@ def test_paired_bootstrap_flags_a_constant_offset_not_an_identical_pair():
     assert noisy.excludes_zero
     with pytest.raises(ValueError, match="equal-length"):
         paired_bootstrap(a, a[:10])
+
+
+def test_two_level_bootstrap_with_one_seed_is_the_paired_bootstrap_interval_width():
+    rng = np.random.default_rng(0)
+    a = rng.normal(0.6, 0.1, 50)
+    b = a + 0.01 + rng.normal(0, 0.01, 50)
+    one = two_level_bootstrap(a[None], b[None])
+    paired = paired_bootstrap(a, b)
+    assert one.mean == pytest.approx(paired.mean)
+    assert one.hi - one.lo == pytest.approx(paired.hi - paired.lo, rel=0.2)
+    assert one.excludes_zero
+
+
+def test_two_level_bootstrap_widens_with_seed_spread_and_skips_non_finite():
+    rng = np.random.default_rng(1)
+    img = rng.normal(0.6, 0.1, 40)
+    a = np.stack([img, img, img])
+    tight = two_level_bootstrap(a, a + np.array([[0.02], [0.021], [0.019]]))
+    loose = two_level_bootstrap(a, a + np.array([[0.08], [-0.04], [0.04]]))
+    assert tight.excludes_zero and not loose.excludes_zero
+    assert loose.hi - loose.lo > 5 * (tight.hi - tight.lo)
+    b = a + 0.02
+    b[1, 3] = np.inf                      # PSNR of an identical image
+    assert np.isfinite(two_level_bootstrap(a, b).mean)
+    with pytest.raises(ValueError, match="same images"):
+        two_level_bootstrap(a, a[:, :10])

@@ -71,3 +71,33 @@ def paired_bootstrap(a: np.ndarray | list[float], b: np.ndarray | list[float],
                          f"{len(b)}")
     d = b - a
     return _interval(d[np.isfinite(d)], p)
+
+
+def two_level_bootstrap(a: np.ndarray, b: np.ndarray, p: BootstrapParams = BootstrapParams()
+                        ) -> Interval:
+    """Interval of b's mean minus a's over the same test images, when each row was
+    trained several times: ``a`` and ``b`` are seeds x images (each row may have its
+    own number of seeds). Each resample draws each row's seeds with replacement (the
+    training randomness), then the test images (the same for both rows, so the images'
+    difficulty cancels), and takes the difference of the means. With one seed per row
+    it is the paired bootstrap over test images. Images with a non-finite value in any
+    run are left out."""
+    a, b = np.atleast_2d(np.asarray(a, np.float64)), np.atleast_2d(np.asarray(b, np.float64))
+    if a.ndim != 2 or b.ndim != 2 or a.shape[1] != b.shape[1]:
+        raise ValueError(f"two-level bootstrap needs seeds x images arrays over the same "
+                         f"images, got shapes {a.shape} and {b.shape}")
+    keep = np.isfinite(a).all(axis=0) & np.isfinite(b).all(axis=0)
+    a, b = a[:, keep], b[:, keep]
+    n = a.shape[1]
+    if n == 0 or len(a) == 0 or len(b) == 0:
+        raise ValueError("two-level bootstrap of an empty sample")
+    rng = np.random.default_rng(p.seed)
+    means = np.empty(p.resamples)
+    for r in range(p.resamples):
+        ra = a[rng.integers(0, len(a), len(a))].mean(axis=0)
+        rb = b[rng.integers(0, len(b), len(b))].mean(axis=0)
+        idx = rng.integers(0, n, n)
+        means[r] = (rb[idx] - ra[idx]).mean()
+    tail = 100 * (1 - p.level) / 2
+    lo, hi = np.percentile(means, [tail, 100 - tail])
+    return Interval(float((b.mean(axis=0) - a.mean(axis=0)).mean()), float(lo), float(hi))

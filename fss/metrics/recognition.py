@@ -1,5 +1,8 @@
-"""Sketch-photo recognition (paper Table 7): FaceNet embeddings of MTCNN-aligned
-160x160 crops, rank-1 identification by cosine similarity against a gallery."""
+"""Sketch-photo recognition (paper Table 7): FaceNet embeddings of 160x160 face crops,
+rank-1 identification by cosine similarity against a gallery. The crop: one fixed box
+from the alignment geometry for every image (every image here is aligned on its eyes,
+so one box suits every row alike), or, as a secondary route, each image's own MTCNN
+box (which mixes detectability into recognisability)."""
 
 from __future__ import annotations
 
@@ -17,6 +20,27 @@ class RecognitionParams:
     margin: NonNegInt = 32            # context pixels in the 160 crop, as FaceNet's training crops
     min_face_px: PosInt = 20
     batch_size: PosInt = 32
+    # The fixed face box around the eyes' midpoint, in eye distances (x0, y0, x1, y1):
+    # the median MTCNN box relative to MTCNN's own eyes on 40 CUFS photos (-1.11, -1.14,
+    # 1.08, 1.81), made symmetric.
+    crop_box: tuple[float, float, float, float] = (-1.09, -1.14, 1.09, 1.81)
+
+
+def fixed_box(eye_left: tuple[float, float], eye_right: tuple[float, float], size: int,
+              box: tuple[float, float, float, float]) -> np.ndarray:
+    """The face box (x0, y0, x1, y1) in pixels of a ``size`` x ``size`` aligned image
+    whose eyes sit at the targets ``eye_left`` / ``eye_right`` (fractions of the frame),
+    from ``box`` in eye distances around the eyes' midpoint."""
+    eyes = np.array([eye_left, eye_right], dtype=np.float64) * size
+    d = float(np.linalg.norm(eyes[1] - eyes[0]))
+    if d <= 0:
+        raise ValueError(f"align.eye_left and align.eye_right coincide ({eye_left})")
+    x0, y0, x1, y1 = box
+    if not (x0 < x1 and y0 < y1):
+        raise ValueError(f"recognize.crop_box {box} is not (x0, y0, x1, y1) with x0 < x1, "
+                         "y0 < y1")
+    cx, cy = eyes.mean(axis=0)
+    return np.array([cx + x0 * d, cy + y0 * d, cx + x1 * d, cy + y1 * d])
 
 
 def rank1(probe: np.ndarray, gallery: np.ndarray, probe_labels: list[str],
@@ -30,9 +54,10 @@ def rank1(probe: np.ndarray, gallery: np.ndarray, probe_labels: list[str],
 
 
 class FaceEmbedder:
-    """MTCNN box -> 160x160 crop -> FaceNet (CASIA-WebFace) 512-d embedding. An image
-    where MTCNN finds no face is cropped with the median box of the others in the
-    same call (every image here shares one aligned geometry), and counted."""
+    """Face box -> 160x160 crop -> FaceNet (CASIA-WebFace) 512-d embedding. The box is
+    given (the fixed crop) or found by MTCNN (``detect``): an image where MTCNN finds no
+    face is cropped with the median box of the others in the same call (every image
+    here shares one aligned geometry), and counted."""
 
     def __init__(self, p: RecognitionParams, device: str | torch.device = "cpu"):
         try:
@@ -56,6 +81,12 @@ class FaceEmbedder:
         self.net = net.eval().to(self.device)
 
     def boxes(self, images: list[np.ndarray]) -> tuple[np.ndarray, int]:
+        boxes, found = self.detect(images)
+        return boxes, int((~found).sum())
+
+    def detect(self, images: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """MTCNN's box per image (the median box where it finds none), and whether it
+        found a face."""
         from PIL import Image
 
         found: list[np.ndarray | None] = []
@@ -66,8 +97,8 @@ class FaceEmbedder:
         h, w = images[0].shape[:2]
         fallback = (np.median(np.stack(ok), axis=0) if ok
                     else np.array([0.15 * w, 0.2 * h, 0.85 * w, 0.95 * h]))
-        n_fallback = sum(b is None for b in found)
-        return np.stack([fallback if b is None else b for b in found]), n_fallback
+        return (np.stack([fallback if b is None else b for b in found]),
+                np.array([b is not None for b in found]))
 
     def crops(self, images: list[np.ndarray], boxes: np.ndarray) -> torch.Tensor:
         from facenet_pytorch.models.utils.detect_face import extract_face
@@ -78,11 +109,16 @@ class FaceEmbedder:
         return (torch.stack(out) - 127.5) / 128.0   # FaceNet's fixed standardisation
 
     @torch.inference_mode()
-    def embed(self, images: list[np.ndarray]) -> tuple[np.ndarray, int]:
+    def embed_boxes(self, images: list[np.ndarray], boxes: np.ndarray) -> np.ndarray:
         """N x 512 embeddings of RGB uint8 images (grayscale sketches as 3 equal
-        channels), and how many needed the fallback crop."""
-        boxes, n_fallback = self.boxes(images)
+        channels), each cropped at its box (one box: the same for every image)."""
+        boxes = np.broadcast_to(np.asarray(boxes, np.float64), (len(images), 4))
         x = self.crops(images, boxes)
         embs = [self.net(x[i:i + self.p.batch_size].to(self.device)).cpu()
                 for i in range(0, len(x), self.p.batch_size)]
-        return torch.cat(embs).numpy(), n_fallback
+        return torch.cat(embs).numpy()
+
+    def embed(self, images: list[np.ndarray]) -> tuple[np.ndarray, int]:
+        """Embeddings on each image's own MTCNN box, and how many needed the fallback."""
+        boxes, n_fallback = self.boxes(images)
+        return self.embed_boxes(images, boxes), n_fallback

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from fss.io import atomic_dir, save_png, write_text
+from fss.metrics.table import METRICS, of_kind
 from fss.report.cells import (
     NOT_RUN,
     STAR,
@@ -68,6 +69,14 @@ __all__ = [
 
 # ---------------------------------------------------------------- the whole report
 
+def directions() -> str:
+    """'FID, KID×1000, LPIPS, DISTS: lower is better; SSIM, ...: higher is better'."""
+    shown = [*of_kind("set", "image"), METRICS["rank1"]]
+    lower = [m.short for m in shown if m.lower_is_better]
+    higher = [m.short for m in shown if not m.lower_is_better]
+    return f"{', '.join(lower)}: lower is better; {', '.join(higher)}: higher is better"
+
+
 def render_report(inp: Inputs, figures: Sequence[tuple[str, str]], commit: str,
                   date: str) -> str:
     """The markdown; ``figures`` = (file name under figures/, caption)."""
@@ -80,8 +89,8 @@ def render_report(inp: Inputs, figures: Sequence[tuple[str, str]], commit: str,
         f"All numbers below: profile **{profile}** ({setup_summary(inp.params)}), read from "
         "`metrics/` (a trained row's runs: `metrics/<row>/seed<k>.json`); numbers marked "
         "*(paper)* are the published values (Du et al., "
-        f"Sci. Rep. 15:16056, 2025; {PAPER_SETUP}). Δ = ours − paper; FID: lower is better, "
-        "PSNR, SSIM and rank-1: higher is better; the word after Δ says which ours is. "
+        f"Sci. Rep. 15:16056, 2025; {PAPER_SETUP}). Δ = ours − paper; {directions()}; the "
+        "word after Δ says which ours is. "
         f"'{NOT_RUN}' = the row's metrics file is missing; 'not evaluated' = the file has "
         "no numbers for that subset.", "",
         how_far(inp),

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from fss import published as pub
+from fss.metrics.table import METRICS as METRIC_TABLE
+from fss.metrics.table import Metric
 
-# The evaluate stage's trivial references (fss.evaluation.REFERENCES; not imported so
+# The evaluate stage's trivial references (fss.evaluation.evaluate.REFERENCES; not imported so
 # that the report does not pull in torch).
 REFERENCES: tuple[str, ...] = ("photo", "mean_sketch")
 # The fid_reference stage's real-sketch floor (metrics/fid_floor.json), shown beside them.
@@ -30,21 +32,9 @@ PUBLISHED_ONLY = "published only"
 DASH = "—"
 
 
-@dataclass(frozen=True)
-class Metric:
-    title: str
-    decimals: int
-    lower_is_better: bool
-    published: bool = True  # False: the paper has no such number (no paper / Δ columns)
-
-
-METRICS: dict[str, Metric] = {
-    "fid": Metric("FID ↓", 2, True),
-    "kid": Metric("KID×1000 ↓", 2, True, published=False),
-    "psnr": Metric("PSNR ↑", 2, False),
-    "ssim": Metric("SSIM ↑", 4, False),
-    "rank1": Metric("rank-1 % ↑", 2, False),
-}
+# The one metric table (label, direction, decimals, published or not): the same dict
+# object, so an entry added there shows in every table here.
+METRICS: dict[str, Metric] = METRIC_TABLE
 
 
 # ---------------------------------------------------------------- numbers and cells
@@ -106,7 +96,9 @@ def kid_cell(m: Mapping[str, Any] | None) -> str:
 
 
 def metric_cell(m: Mapping[str, Any] | None, key: str) -> str:
-    return kid_cell(m) if key == "kid" else cell(m, key, METRICS[key].decimals)
+    if key == "kid":
+        return kid_cell(m)
+    return cell(m, key, METRICS[key].decimals, METRICS[key].scale)
 
 
 def delta(ours: Any, paper: Any, metric: Metric) -> str:
@@ -156,7 +148,7 @@ def compare_table(lines: Sequence[Line], metrics: Sequence[str]) -> list[str]:
     the paper does not report. Δ is taken on the mean."""
     header = ["row"]
     for k in metrics:
-        t = METRICS[k].title
+        t = METRICS[k].label
         header += [f"{t} ours", f"{t} (paper)", "Δ"] if METRICS[k].published else [f"{t} ours"]
     body = []
     for ln in lines:

@@ -147,11 +147,16 @@ def summarize_probes(probes: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+# recognition.json's per-probe sections, each keyed by run (``fss/seed0``).
+PROBE_SECTIONS = ("probes", "probes_mtcnn", "detectable")
+
+
 def _recognition(path: Path) -> dict | None:
     d = _json(path)
     if d is None or not isinstance(d.get("probes"), Mapping):
         return d
-    return {**d, "probes": summarize_probes(d["probes"])}
+    return {**d, **{k: summarize_probes(d[k]) for k in PROBE_SECTIONS
+                    if isinstance(d.get(k), Mapping)}}
 
 
 def _evaluation_runs(path: Path) -> dict | None:

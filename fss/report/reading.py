@@ -30,6 +30,7 @@ from fss.report.tables import (
     _step_name,
     _steps_text,
     claimed_steps,
+    seed_levels,
 )
 from fss.weights import REGISTRY, short_hash
 
@@ -60,6 +61,7 @@ def weights_used(params: Mapping[str, Any]) -> list[tuple[str, str]]:
         ("selfie_segmentation", "photo masks"), ("face_landmark", "RCS weak labels"),
         ("vgg16_features" if backbone == "vgg16" else "vgg19", "perceptual loss (fss row)"),
         ("inception_fid", "FID"), ("facenet_casia", "recognition (Table 7)"),
+        ("vgg16_features", "LPIPS and DISTS backbone"),
     ]
 
 
@@ -87,12 +89,23 @@ def run_profile(inp: Inputs) -> tuple[str, list[str]]:
     if len(sizes) > 1 or (sizes and sizes[0] != size):
         warnings.append(f"the metrics files were computed at image size(s) {', '.join(sizes)} "
                         f"but params.yaml says {size}")
+    if legacy_ssim(inp.rows):
+        warnings.append("the metrics files predate the paper's Gaussian SSIM (they have no "
+                        "`ssim_skimage`): their SSIM is scikit-image's default 7x7 window, "
+                        "not comparable with the paper's; re-run the evaluate stages")
     epochs = {_text(t.get("epochs")) for t in inp.train.values() if t}
     want = _text(_get(inp.params, "train.epochs"))
     if epochs and epochs != {want}:
         warnings.append(f"rows were trained for {', '.join(sorted(epochs))} epochs but "
                         f"params.yaml says {want}")
     return (profiles[0] if len(profiles) == 1 else declared), warnings
+
+
+def legacy_ssim(rows: Mapping[str, dict | None]) -> bool:
+    """True when some evaluation has an SSIM but no ``ssim_skimage``: written before
+    ``ssim`` became the Gaussian SSIM."""
+    return any(_num(m.get("ssim")) is not None and "ssim_skimage" not in m
+               for m in (subset_metrics(rows, r, "all") for r in rows) if m)
 
 
 def provenance(inp: Inputs, commit: str, date: str) -> str:
@@ -154,8 +167,9 @@ def intervals_provenance(inp: Inputs) -> str:
     res, lvl = bootstrap_settings(inp)
     out = (f"`[lo, hi]`: {_level(lvl)}percentile bootstrap over test images"
            + (f", {res} resamples" if res is not None else "")
-           + " (SSIM, PSNR, rank-1 of one run); ablation steps: paired bootstrap "
-           "(`metrics/ablation_tests.json`); `±`: std over seeds (KID: over KID subsets)")
+           + " (every per-image metric and rank-1 of one run); ablation steps: bootstrap "
+           "over seeds and test images (`metrics/ablation_tests.json`); `±`: std over "
+           "seeds (KID: over KID subsets)")
     return out
 
 
@@ -211,7 +225,11 @@ METHOD_DEVIATIONS: tuple[str, ...] = (
     "pix2pix and CycleGAN are trained with this project's schedule (epochs, lr decay) of "
     "the profile, not their papers' defaults.",
     "Recognition: FaceNet with CASIA-WebFace weights (the paper does not say which); "
-    "gallery = real test sketches, rank-1 by cosine similarity.",
+    "gallery = real test sketches, rank-1 by cosine similarity; every image cropped at one "
+    "fixed box from the alignment's eye targets (the paper does not say how it crops).",
+    "LPIPS and DISTS (not in the paper) use the ImageNet VGG16 as an fp16 copy (the "
+    "registry's `vgg16_features`), not torchvision's fp32 download: values may differ "
+    "from the packages' defaults in the last digits.",
     "MDAL, FaceSketchWild, FSGAN, T2V and Dif-Fusion are not re-run: their numbers are "
     "the paper's published values.",
     "Metrics are computed at the profile's image size (FID's Inception resizes to 299 "
@@ -284,7 +302,7 @@ def how_far(inp: Inputs) -> str:
             g, m = mean_gap(inp.rows, "fss", k), METRICS[k]
             if g is not None:
                 word = "better" if (g < 0) == m.lower_is_better and g != 0 else "worse"
-                gaps.append(f"{m.title.split()[0]} {g:+.{m.decimals}f} ({word})")
+                gaps.append(f"{m.short} {g:+.{m.decimals}f} ({word})")
         if gaps:
             parts.append("Mean gap of our FSS row to the paper's over CUHK, AR and XM2VTS "
                          "(ours − paper): " + ", ".join(gaps) + ".")
@@ -294,11 +312,12 @@ def how_far(inp: Inputs) -> str:
                      "on the real data; its numbers are not expected to reach the paper's, "
                      "and the gaps below should be read with that in mind.")
     size = _num(_get(inp.params, "align.size"))
-    if size is not None and size != 256:
+    if size is not None and size != pub.PAPER_IMAGE_SIZE:
         parts.append(f"SSIM and PSNR here are measured at {int(size)}x{int(size)}, not the "
-                     "paper's 256x256: downsampling smooths away fine pencil strokes, which "
-                     "raises SSIM, so an SSIM 'better' than the paper's does not mean a better "
-                     "sketch; compare rows within this report instead.")
+                     f"paper's {pub.PAPER_IMAGE_SIZE}x{pub.PAPER_IMAGE_SIZE}, so they are not "
+                     "comparable with the paper's: downsampling smooths away fine pencil "
+                     "strokes, which raises SSIM, so an SSIM 'better' than the paper's does "
+                     "not mean a better sketch; compare rows within this report instead.")
     out = ["## How far this run is from the paper", "", " ".join(parts)]
     if warnings:
         out += ["", *(f"**Warning:** {w}." for w in warnings)]
@@ -319,7 +338,7 @@ def _ordering(rows: Mapping[str, dict | None]) -> list[str]:
                 n += 1
                 wins += (f < c) if m.lower_is_better else (f > c)
         if n:
-            counts.append(f"{m.title.split()[0]} {wins}/{n}")
+            counts.append(f"{m.short} {wins}/{n}")
     if not counts:
         return []
     return [f"Subsets where our FSS beats our CUT (the paper: 3/3 on each): {', '.join(counts)}."]
@@ -392,11 +411,13 @@ def _ablation_bullet(tests: Mapping[str, Any] | None) -> str:
     if not cells:
         return "**Ablation steps.** No step of the paper's Table 3 was tested."
     by = {v: [s for s in steps if s.verdict == v] for v in ("significant", "noise", "reversed")}
+    covers = ("training seeds and test images" if seed_levels(tests)
+              else "test images only (one training run per row)")
     out = (f"**Ablation steps.** The paper's Table 3 shows a gain in {len(steps)} of the "
-           f"{cells} SSIM/PSNR step × subset cells tested here; of those {len(steps)}, "
-           f"{len(by['significant'])} are significant here"
+           f"{cells} SSIM/PSNR step × subset cells tested here; {len(by['significant'])} of "
+           f"those {len(steps)} claimed gains survive our test, which resamples {covers}"
            + (f" ({_steps_text(by['significant'])})" if by["significant"] else "")
-           + f", {len(by['noise'])} inside the noise"
+           + f"; {len(by['noise'])} are inside the noise"
            + (f" ({_steps_text(by['noise'])})" if by["noise"] else ""))
     if by["reversed"]:
         out += (f", and {len(by['reversed'])} significantly reversed "

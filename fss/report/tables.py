@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fss import published as pub
+from fss.metrics.table import of_kind, table_columns
 from fss.report.cells import (
     DASH,
     DEFAULT_ROWS,
@@ -57,9 +58,30 @@ def _subset_title(rows: Mapping[str, dict | None], subset: str) -> str:
 
 # ---------------------------------------------------------------- the paper's tables
 
+METRIC_NOTE = (
+    "SSIM is the paper's (Wang et al. 2004, as MATLAB's `ssim`: 11×11 Gaussian window, "
+    "σ 1.5, population covariance, data range 255), so the paper's SSIM column is compared "
+    "with it; scikit-image's default 7×7 SSIM, which earlier reports used, is in *All test "
+    "images together*. FSIM (piq, on the 1-channel gray, `chromatic=False`), LPIPS (lpips "
+    "0.1, VGG) and DISTS (DISTS_pytorch), ours only (the paper reports none of them): "
+    "the grayscale sketches are replicated to 3 channels for LPIPS and DISTS, and every "
+    "metric is computed at the aligned size without resizing (FID's Inception resizes to "
+    "299 itself); '—' = not computed in this run.")
 FLOOR_MISSING = "`metrics/fid_floor.json` not found: the fid_reference stage has not run."
 ABLATION_MISSING = ("`metrics/ablation_tests.json` not found: the ablation_tests stage has "
                     "not run.")
+
+
+def size_note(rows: Mapping[str, dict | None]) -> str:
+    """The size the metrics were computed at, and whether it is the paper's."""
+    sizes = sorted({int(v) for m in rows.values() if m and (v := _num(m.get("image_size")))})
+    if not sizes:
+        return ""
+    txt = ", ".join(f"{s}×{s}" for s in sizes)
+    if sizes == [pub.PAPER_IMAGE_SIZE]:
+        return f"Size: {txt}, the paper's."
+    return (f"Size: {txt}, not the paper's {pub.PAPER_IMAGE_SIZE}×{pub.PAPER_IMAGE_SIZE}: "
+            "SSIM, PSNR and the perceptual metrics are not comparable with the paper's.")
 
 
 def cells_legend(rows: Mapping[str, dict | None], floor: Mapping[str, Any] | None) -> str:
@@ -68,6 +90,7 @@ def cells_legend(rows: Mapping[str, dict | None], floor: Mapping[str, Any] | Non
              "images (see How to read).", seeds_note(rows)]
     parts.append("KID×1000 ± its spread over KID subsets, ours only (the paper reports no "
                  "KID).")
+    parts += [METRIC_NOTE, size_note(rows)]
     parts.append("*Real sketches (floor)*: the real training sketches scored against the "
                  "real test sketches, what a perfect generator would get at these sample "
                  "sizes." if floor is not None else FLOOR_MISSING)
@@ -81,17 +104,23 @@ def _reference_lines(rows: Mapping[str, dict | None], floor: Mapping[str, Any] |
                     for r in REFERENCES]
 
 
+# The paper's own columns, in its order; the table's other metrics follow.
+TABLE3_ORDER = ("fid", "psnr", "ssim")
+TABLES4_6_ORDER = ("fid", "ssim", "psnr")
+
+
 def table3(rows: Mapping[str, dict | None], trained: Sequence[str] = DEFAULT_ROWS,
            floor: Mapping[str, Any] | None = None) -> str:
-    """Table 3 (ablation): one table per subset, FID / KID / PSNR / SSIM, ours beside the
-    paper; the real-sketch floor and the trivial references below."""
+    """Table 3 (ablation): one table per subset, FID / PSNR / SSIM ours beside the
+    paper's, and the metric table's other metrics (KID, FSIM, LPIPS, DISTS, ...) ours
+    only; the real-sketch floor and the trivial references below."""
     out = ["## Table 3: ablation (ours vs paper)", "", cells_legend(rows, floor), ""]
     for s in pub.SUBSETS:
         lines = [Line(r, subset_metrics(rows, r, s), pub.TABLE3.get(r, {}).get(s),
                       _status(rows, r)) for r in ablation_rows(trained)]
         lines += _reference_lines(rows, floor, s)
         out += [f"### {_subset_title(rows, s)}", ""]
-        out += compare_table(lines, ("fid", "kid", "psnr", "ssim")) + [""]
+        out += compare_table(lines, table_columns(TABLE3_ORDER)) + [""]
     return "\n".join(out)
 
 
@@ -113,7 +142,7 @@ def tables4_6(rows: Mapping[str, dict | None], floor: Mapping[str, Any] | None =
                                   _status(rows, r)))
         lines += _reference_lines(rows, floor, s)
         out += [f"### Table {4 + i}: {_subset_title(rows, s)}", ""]
-        out += compare_table(lines, ("fid", "kid", "ssim", "psnr")) + [""]
+        out += compare_table(lines, table_columns(TABLES4_6_ORDER)) + [""]
     return "\n".join(out)
 
 
@@ -122,32 +151,58 @@ def _pct(v: Any) -> float | None:
     return None if x is None else 100.0 * x
 
 
+def _crop_text(recognition: Mapping[str, Any]) -> str:
+    crop = recognition.get("crop")
+    if not isinstance(crop, Mapping):
+        return ("This recognition file predates the fixed crop: its rank-1 crops each image "
+                "on its own MTCNN box (the median box where MTCNN finds no face), so rows "
+                "are cropped differently.")
+    box = crop.get("box")
+    box_s = ", ".join(fmt(v, 1) for v in box) if isinstance(box, Sequence) else DASH
+    return (f"Crop: one fixed box ({box_s} px of the {_text(crop.get('size'))} px aligned "
+            "image, from the alignment's eye targets) for every image (photos, real and "
+            f"synthesized sketches), resized to {_text(crop.get('crop_size'))} px for "
+            "FaceNet, so every row is cropped alike. *MTCNN crop*: the earlier route, each "
+            "image cropped on its own MTCNN box (the set's median box where none is "
+            "found). *Detectable*: the share of the probe set's images in which MTCNN "
+            "finds a face, a quality signal of its own.")
+
+
 def table7(recognition: Mapping[str, Any] | None, trained: Sequence[str] = DEFAULT_ROWS) -> str:
     """Table 7 (rank-1 recognition, %): ours over all test images beside the paper's,
-    then ours per subset (the paper gives only the overall rate). ``probes``: one per row
-    (its seeds summarised, see ``summarize_probes``) plus ``test_photos``."""
+    then ours per subset (the paper gives only the overall rate), then the MTCNN-crop
+    rank-1 and the detectable share. ``probes`` (and ``probes_mtcnn``, ``detectable``):
+    one per row (its seeds summarised, see ``summarize_probes``) plus ``test_photos``."""
     m = METRICS["rank1"]
-    probes: Mapping[str, Any] = (recognition or {}).get("probes") or {}
+    rec = recognition or {}
+    probes: Mapping[str, Any] = rec.get("probes") or {}
+    mtcnn: Mapping[str, Any] = rec.get("probes_mtcnn") or {}
+    detectable: Mapping[str, Any] = rec.get("detectable") or {}
     # Paper's methods first, then our other probed rows, each once.
     order = list(dict.fromkeys([*pub.RECOGNITION_METHODS, *trained, *probes]))
     header = ["probe", "rank-1 % ours", "rank-1 % (paper)", "Δ",
-              *(f"{pub.SUBSET_NAMES[s]} % ours" for s in pub.SUBSETS)]
+              *(f"{pub.SUBSET_NAMES[s]} % ours" for s in pub.SUBSETS),
+              f"{METRICS['rank1_mtcnn'].short} ours", "detectable %"]
+    extra = 2
     body = []
     for r in order:
         paper = pub.TABLE7.get(r)
         if r in pub.PUBLISHED_ONLY:
             body.append([row_label(r), PUBLISHED_ONLY, fmt(paper, 2), DASH]
-                        + [PUBLISHED_ONLY] * len(pub.SUBSETS))
+                        + [PUBLISHED_ONLY] * (len(pub.SUBSETS) + extra))
             continue
         p = probes.get(r)
         if p is None:
             body.append([row_label(r), NOT_RUN, fmt(paper, 2), DASH]
-                        + [NOT_RUN] * len(pub.SUBSETS))
+                        + [NOT_RUN] * (len(pub.SUBSETS) + extra))
             continue
         ours = _pct(p.get("all"))
+        mt, det = mtcnn.get(r), detectable.get(r)
         body.append([row_label(r), cell(p, "all", m.decimals, 100.0), fmt(paper, 2),
                      delta(ours, paper, m)]
-                    + [cell(p, s, m.decimals, 100.0) for s in pub.SUBSETS])
+                    + [cell(p, s, m.decimals, 100.0) for s in pub.SUBSETS]
+                    + [cell(mt, "all", m.decimals, 100.0) if mt else NOT_RUN,
+                       cell(det, "all", 1, 100.0) if det else NOT_RUN])
     out = ["## Table 7: rank-1 face recognition (%, ours vs paper)", ""]
     if recognition is None:
         out += ["`metrics/recognition.json` not found: the recognize stage has not run.", ""]
@@ -159,14 +214,15 @@ def table7(recognition: Mapping[str, Any] | None, trained: Sequence[str] = DEFAU
                 "of FaceNet embeddings. Subset columns: probes of that subset against the "
                 "whole gallery. "
                 "Ours: `rate [lo, hi]` with its bootstrap interval over test images. "
+                + _crop_text(recognition) + " "
                 + seeds_note({r: v for r, v in probes.items() if isinstance(v, Mapping)}),
                 ""]
     out += _table(header, body)
-    fb = (recognition or {}).get("crop_fallbacks")
+    fb = rec.get("crop_fallbacks")
     if isinstance(fb, Mapping) and fb:
-        out += ["", "Face-crop fallbacks (MTCNN found no face; the median box of the same "
+        out += ["", "MTCNN-crop fallbacks (MTCNN found no face; the median box of the same "
                 "set used): "
-                + ", ".join(f"{k} {v}" for k, v in fb.items()) + "."]
+                + ", ".join(f"{k} {_text(v)}" for k, v in fb.items()) + "."]
     return "\n".join(out) + "\n"
 
 
@@ -177,45 +233,57 @@ def _row_order(rows: Mapping[str, Any], trained: Sequence[str]) -> list[str]:
     return order + [r for r in rows if r not in order]
 
 
-ALL_KEYS = ("fid", "kid", "psnr", "ssim")
+def all_keys() -> tuple[str, ...]:
+    """Every set and per-image metric of the table (tabled or not)."""
+    return tuple(m.key for m in of_kind("set", "image"))
 
 
 def all_images_table(rows: Mapping[str, dict | None], trained: Sequence[str],
                      floor: Mapping[str, Any] | None = None) -> str:
-    """FID / KID / PSNR / SSIM over every test image at once (the paper reports subsets
-    only), with the real-sketch floor."""
-    header = ["row", "n", *(METRICS[k].title for k in ALL_KEYS)]
+    """Every set and per-image metric over every test image at once (the paper reports
+    subsets only), with the real-sketch floor."""
+    keys = all_keys()
+    header = ["row", "n", *(METRICS[k].label for k in keys)]
     body = []
     with_floor = {**rows, FLOOR: floor}
     for r in [*_row_order(rows, trained), FLOOR]:
         a = subset_metrics(with_floor, r, "all")
         if a is None:
-            body.append([row_label(r), *([_status(with_floor, r)] * (1 + len(ALL_KEYS)))])
+            body.append([row_label(r), *([_status(with_floor, r)] * (1 + len(keys)))])
         else:
             body.append([row_label(r), fmt(a.get("n"), 0),
-                         *(metric_cell(a, k) for k in ALL_KEYS)])
+                         *(metric_cell(a, k) for k in keys)])
     return "\n".join(["### All test images together", "", *_table(header, body)]) + "\n"
 
 
-REGION_KEYS = (("ssim_face", 4), ("psnr_face", 2), ("ssim_hair", 4), ("psnr_hair", 2))
+REGIONS = ("face", "hair")
+
+
+def region_keys() -> list[tuple[str, str, int]]:
+    """(key, header, decimals) of every region version the table asks for."""
+    return [(f"{m.key}_{r}", f"{m.short} {r}", m.decimals) for r in REGIONS
+            for m in of_kind("image") if m.regions]
 
 
 def region_table(rows: Mapping[str, dict | None], trained: Sequence[str]) -> str:
     """SSIM / PSNR restricted to the RCS face and hair regions, per subset and overall."""
-    header = ["row", "subset", "SSIM face", "PSNR face", "SSIM hair", "PSNR hair"]
+    keys = region_keys()
+    header = ["row", "subset", *(h for _, h, _ in keys)]
     body = []
     for r in _row_order(rows, trained):
         if rows.get(r) is None:
-            body.append([row_label(r), DASH, *([NOT_RUN] * 4)])
+            body.append([row_label(r), DASH, *([NOT_RUN] * len(keys))])
             continue
         for s in (*pub.SUBSETS, "all"):
             m = subset_metrics(rows, r, s) or {}
             body.append([row_label(r), pub.SUBSET_NAMES[s],
-                         *(cell(m, k, d) for k, d in REGION_KEYS)])
+                         *(cell(m, k, d) for k, _, d in keys)])
     return "\n".join([
         "### SSIM / PSNR within the face and hair regions", "",
         "Regions: the RCS face map > 0.5, and the hair map > 0.5 outside the face "
-        "(the sampler's regions), on the aligned test images.", "", *_table(header, body),
+        "(the sampler's regions), on the aligned test images; SSIM inside a region is the "
+        "mean of the Gaussian SSIM map there, leaving out the window's 5-pixel border.", "",
+        *_table(header, body),
     ]) + "\n"
 
 
@@ -273,11 +341,27 @@ def rcs_section(rcs: Mapping[str, Any] | None) -> str:
 
 # ---------------------------------------------------------------- are the steps real?
 
-ABLATION_KEYS: tuple[tuple[str, str], ...] = (
-    ("ssim", "ΔSSIM"), ("psnr", "ΔPSNR"), ("rank1", "Δrank-1 (pp)"))
-# The paper's Table 3 reports these two per row and subset (FID has no per-image value
-# to resample; the paper gives no rank-1 for its ablation rows).
-CLAIM_KEYS: tuple[str, ...] = ("ssim", "psnr")
+def tested_keys() -> tuple[str, ...]:
+    """The metrics an ablation step is tested on: every per-image metric and rank-1
+    of the table that has an interval (FID has no per-image value to resample)."""
+    return tuple(m.key for m in of_kind("image", "recognition") if m.interval)
+
+
+def claim_keys() -> tuple[str, ...]:
+    """The metrics of the paper's Table 3 that we can test per step: published, with a
+    per-image value (SSIM and PSNR; the paper gives no rank-1 for its ablation rows)."""
+    return tuple(m.key for m in of_kind("image") if m.interval and m.published)
+
+
+def _ablation_columns(tests: Mapping[str, Any] | None) -> list[str]:
+    """The tested metrics present in the file, in the table's order."""
+    present = {k for p in _pairs(tests) for d in (p.get("subsets") or {}).values()
+               if isinstance(d, Mapping) for k in d}
+    return [k for k in tested_keys() if k in present]
+
+
+def _diff_title(key: str) -> str:
+    return f"Δ{METRICS[key].short}" + (" (pp)" if METRICS[key].scale == 100 else "")
 
 
 def _significant(d: Mapping[str, Any]) -> bool:
@@ -290,10 +374,10 @@ def _significant(d: Mapping[str, Any]) -> bool:
 
 def diff_cell(d: Any, key: str) -> str:
     """``+0.0123 [0.0050, 0.0190] ✱``: to − from, its interval, ✱ if it excludes 0.
-    rank-1 differences are fractions in the file, percentage points here."""
+    Rates (rank-1) are fractions in the file, percentage points here."""
     if not isinstance(d, Mapping) or _num(d.get("diff")) is None:
         return DASH
-    dec, scale = METRICS[key].decimals, (100.0 if key == "rank1" else 1.0)
+    dec, scale = METRICS[key].decimals, METRICS[key].scale
     ci = _pair(d.get("ci"))
     out = f"{d['diff'] * scale:+.{dec}f}"
     out += f" [{ci[0] * scale:.{dec}f}, {ci[1] * scale:.{dec}f}]" if ci else ""
@@ -309,37 +393,61 @@ def paper_step(a: str, b: str, subset: str) -> str:
     pa, pb = pub.TABLE3.get(a, {}).get(subset), pub.TABLE3.get(b, {}).get(subset)
     if not pa or not pb:
         return DASH
-    return ", ".join(f"{k.upper()} {pb[k] - pa[k]:+.{METRICS[k].decimals}f}" for k in CLAIM_KEYS)
+    return ", ".join(f"{METRICS[k].short} {pb[k] - pa[k]:+.{METRICS[k].decimals}f}"
+                     for k in claim_keys())
 
 
 def _pairs(tests: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
     return [p for p in (tests or {}).get("pairs") or [] if isinstance(p, Mapping)]
 
 
+def seed_levels(tests: Mapping[str, Any]) -> bool:
+    """True when the test resampled training seeds as well as test images (a file of
+    the two-level bootstrap with more than one seed in some row)."""
+    return "seeds" in (tests.get("levels") or [])
+
+
+def _seeds_text(tests: Mapping[str, Any]) -> str:
+    seeds = tests.get("seeds")
+    if isinstance(seeds, Mapping):
+        return "; ".join(f"{pub.NAMES.get(str(r), r)} {_seed_list(v)}" for r, v in seeds.items()
+                         if isinstance(v, Sequence))
+    return _seed_list(seeds) if isinstance(seeds, Sequence) else DASH
+
+
+def method_text(tests: Mapping[str, Any], level: float | None, resamples: int | None) -> str:
+    """What the ✱ of this file means: which randomness its intervals cover."""
+    lvl, res = _level(level), f" ({resamples} resamples)" if resamples is not None else ""
+    if seed_levels(tests):
+        return (f"its {lvl}interval from a two-level bootstrap{res}: each resample draws "
+                "each row's training runs (seeds) with replacement, then the test images "
+                "(the same images for both rows), so the interval covers training "
+                f"randomness and the draw of test faces (seeds: {_seeds_text(tests)})")
+    return (f"its {lvl}interval from a paired bootstrap over those images{res}. One "
+            "training run per row: the interval covers the draw of test faces only, not "
+            f"training randomness (seeds: {_seeds_text(tests)})")
+
+
 def ablation_section(tests: Mapping[str, Any] | None, level: float | None = None,
                      resamples: int | None = None) -> str:
-    """One line per adjacent ablation pair and subset: our paired differences with
-    their intervals, beside the paper's Table 3 differences."""
-    out = ["## Are the ablation steps real? (paired bootstrap)", ""]
+    """One line per adjacent ablation pair and subset: our differences with their
+    intervals, beside the paper's Table 3 differences."""
+    out = ["## Are the ablation steps real? (bootstrap over seeds and test images)", ""]
     if tests is None:
         return "\n".join([*out, ABLATION_MISSING]) + "\n"
     lvl = _num(tests.get("level"))
     lvl = level if lvl is None else lvl
     res = _num(tests.get("resamples"))
     res = resamples if res is None else int(res)
-    seeds = tests.get("seeds") or []
     out.append(
         "Each line: our next ablation row minus the previous one (to − from) on the same "
-        f"test images, with its {_level(lvl)}interval from a paired bootstrap over those "
-        "images" + (f" ({res} resamples" if res is not None else " (")
-        + (f"; per-image scores averaged over seeds {_seed_list(seeds)})" if len(seeds) > 1
-           else ")")
-        + f". {STAR} = the interval excludes 0: the step changes the metric by more than "
-        "another draw of test faces of the same size would. The claim tested: the paper "
-        "presents each step as improving every metric on every subset (its Table 3; its "
-        "own differences in the last column). Δrank-1 is in percentage points; the paper "
-        "gives no rank-1 for its ablation rows.")
-    header = ["step", "subset", "n", *(t for _, t in ABLATION_KEYS), "paper's Δ (Table 3)"]
+        f"test images, with {method_text(tests, lvl, res)}. {STAR} = the interval excludes "
+        "0: the step changes the metric by more than that randomness would. The claim "
+        "tested: the paper presents each step as improving every metric on every subset "
+        "(its Table 3; its own differences in the last column). Rates are in percentage "
+        "points; the paper gives no rank-1 for its ablation rows.")
+    keys = _ablation_columns(tests)
+    header = ["step", "subset", "n", *(_diff_title(k) for k in keys), "paper's Δ (Table 3)"]
     body = []
     for p in _pairs(tests):
         a, b = str(p.get("from")), str(p.get("to"))
@@ -349,7 +457,7 @@ def ablation_section(tests: Mapping[str, Any] | None, level: float | None = None
             if not isinstance(d, Mapping):
                 continue
             body.append([_step_name(a, b), pub.SUBSET_NAMES[s], fmt(d.get("n"), 0),
-                         *(diff_cell(d.get(k), k) for k, _ in ABLATION_KEYS),
+                         *(diff_cell(d.get(k), k) for k in keys),
                          paper_step(a, b, s) if s != "all" else DASH])
     if not body:
         return "\n".join([*out, "", "No pairs were tested (fewer than two ablation rows)."]
@@ -368,9 +476,13 @@ class Step:
     verdict: str  # "significant" (our gain excludes 0), "noise", or "reversed"
 
 
+def _better(diff: float, key: str) -> bool:
+    return (diff < 0) if METRICS[key].lower_is_better else (diff > 0)
+
+
 def claimed_steps(tests: Mapping[str, Any] | None) -> tuple[list[Step], int]:
-    """The paper-claimed gains we tested (paper's b > a on that subset and metric), and
-    how many step x subset x metric cells of the paper we tested in all."""
+    """The paper-claimed gains we tested (paper's b better than a on that subset and
+    metric), and how many step x subset x metric cells of the paper we tested in all."""
     steps, cells = [], 0
     for p in _pairs(tests):
         a, b = str(p.get("from")), str(p.get("to"))
@@ -379,14 +491,14 @@ def claimed_steps(tests: Mapping[str, Any] | None) -> tuple[list[Step], int]:
             ours = (p.get("subsets") or {}).get(s)
             if not pa or not pb or not isinstance(ours, Mapping):
                 continue
-            for k in CLAIM_KEYS:
+            for k in claim_keys():
                 d = ours.get(k)
                 if not isinstance(d, Mapping) or (diff := _num(d.get("diff"))) is None:
                     continue
                 cells += 1
-                if pb[k] > pa[k]:
+                if k in pa and k in pb and _better(pb[k] - pa[k], k):
                     verdict = ("noise" if not _significant(d)
-                               else "significant" if diff > 0 else "reversed")
+                               else "significant" if _better(diff, k) else "reversed")
                     steps.append(Step(a, b, s, k, verdict))
     return steps, cells
 
@@ -398,5 +510,5 @@ def _steps_text(steps: Sequence[Step]) -> str:
         groups.setdefault((st.a, st.b), {}).setdefault(st.metric, []).append(
             pub.SUBSET_NAMES[st.subset])
     return "; ".join(f"{_step_name(a, b)}: " + ", ".join(
-        f"{k.upper()} {'/'.join(subs)}" for k, subs in by.items())
+        f"{METRICS[k].short} {'/'.join(subs)}" for k, subs in by.items())
         for (a, b), by in groups.items())

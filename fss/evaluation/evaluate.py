@@ -1,12 +1,13 @@
 """The evaluate stage's work: synthesize every test photo with a row's generator (or
-make a trivial reference image), then FID / SSIM / PSNR per subset, and SSIM / PSNR
-inside the face and hair regions of the RCS maps."""
+make a trivial reference image), then per subset FID / KID and the per-image metrics of
+``fss.metrics.table`` (SSIM, PSNR, FSIM, LPIPS, DISTS, ...) with bootstrap intervals,
+and SSIM / PSNR inside the face and hair regions of the RCS maps."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import numpy as np
 import torch
@@ -16,8 +17,12 @@ from fss.config import Fraction, NonNegInt, PosInt
 from fss.io import atomic_dir, read_gray, read_rgb, save_png, write_text
 from fss.metrics.bootstrap import BootstrapParams, bootstrap_ci
 from fss.metrics.kid import kid_x1000
-from fss.metrics.similarity import psnr, ssim
+from fss.metrics.similarity import psnr, ssim, ssim_skimage
+from fss.metrics.table import METRICS, interval_keys
 from fss.published import SUBSETS
+
+if TYPE_CHECKING:
+    from fss.metrics.perceptual import PerceptualMetrics
 
 # "Learned nothing" baselines: the grayscale test photo itself, and the mean training
 # sketch (the best constant image under L2).
@@ -32,6 +37,9 @@ class EvaluateParams:
     bootstrap_resamples: PosInt = 1000
     bootstrap_level: Annotated[float, Field(gt=0, lt=1)] = 0.95
     stats_seed: NonNegInt = 0                # KID subsets and bootstrap resamples
+    # of fss.metrics.perceptual (FSIM / LPIPS / DISTS); a profile may drop the costly ones
+    perceptual: tuple[Literal["fsim", "lpips", "dists"], ...] = ("fsim", "lpips", "dists")
+    batch_size: PosInt = 16               # images per FSIM / LPIPS / DISTS batch
 
     def bootstrap(self) -> BootstrapParams:
         return BootstrapParams(self.bootstrap_resamples, self.bootstrap_level, self.stats_seed)
@@ -113,10 +121,18 @@ def _mean(xs: list[float]) -> float | None:
     return round(float(np.mean(v)), 4) if v else None
 
 
+# The per-image metrics computed one image pair at a time (numpy); the perceptual ones
+# (fss.metrics.perceptual) are computed in batches.
+PIXEL_METRICS = {"ssim": ssim, "ssim_skimage": ssim_skimage, "psnr": psnr}
+
+
 def similarity_scores(results: Path, pairs: list[TestPair], maps_dir: Path | None,
-                      threshold: float = 0.5) -> dict[str, dict[str, list[float]]]:
-    """Per image: ssim, psnr and their face/hair versions, grouped by subset."""
+                      threshold: float = 0.5, perceptual: PerceptualMetrics | None = None
+                      ) -> dict[str, dict[str, list[float]]]:
+    """Per image, grouped by subset: the pixel metrics, their face/hair versions where
+    the table asks for regions, and (given ``perceptual``) FSIM / LPIPS / DISTS."""
     scores: dict[str, dict[str, list[float]]] = {}
+    fakes, reals = [], []
     for p in pairs:
         fake = read_gray(results / p.subset / f"{p.id}.png")
         real = read_gray(p.sketch)
@@ -125,22 +141,27 @@ def similarity_scores(results: Path, pairs: list[TestPair], maps_dir: Path | Non
                              f"the real sketch's {real.shape}")
         face, hair = region_masks(maps_dir, p.id, threshold)
         s = scores.setdefault(p.subset, {})
-        vals = {"ssim": ssim(fake, real), "psnr": psnr(fake, real)}
+        vals = {k: f(fake, real) for k, f in PIXEL_METRICS.items()}
         if face is not None:
-            vals |= {"ssim_face": ssim(fake, real, face), "psnr_face": psnr(fake, real, face),
-                     "ssim_hair": ssim(fake, real, hair), "psnr_hair": psnr(fake, real, hair)}
+            for k, f in PIXEL_METRICS.items():
+                if METRICS[k].regions:
+                    vals |= {f"{k}_face": f(fake, real, face), f"{k}_hair": f(fake, real, hair)}
         for k, v in vals.items():
             s.setdefault(k, []).append(v)
+        if perceptual is not None:
+            fakes.append(fake)
+            reals.append(real)
+    if perceptual is not None and pairs:
+        per = perceptual(fakes, reals)
+        for k, values in per.items():
+            for p, v in zip(pairs, values, strict=True):
+                scores[p.subset].setdefault(k, []).append(v)
     return scores
-
-
-# The metrics that get a bootstrap interval over test images.
-CI_KEYS = ("ssim", "psnr")
 
 
 def _summary(values: dict[str, list[float]], p: EvaluateParams) -> dict[str, Any]:
     out: dict[str, Any] = {k: _mean(v) for k, v in values.items()}
-    for k in CI_KEYS:
+    for k in interval_keys():
         if k in values and any(np.isfinite(values[k])):
             out[f"{k}_ci"] = bootstrap_ci(values[k], p.bootstrap()).as_list()
     return out
@@ -172,15 +193,17 @@ def evaluate_results(results: Path, pairs: list[TestPair], real_features: dict[s
                      fid_model: torch.nn.Module | None, maps_dir: Path | None,
                      device: torch.device | str = "cpu",
                      p: EvaluateParams = EvaluateParams(),
-                     scores_csv: Path | None = None) -> dict[str, Any]:
-    """Metrics per subset and over all test images: FID and KID, mean SSIM / PSNR with
-    bootstrap intervals, and their face / hair versions. ``real_features``: Inception
-    features of the real test sketches per subset (see ``fid_reference``); ``fid_model``
-    None skips FID/KID (tests of the SSIM/PSNR path); ``scores_csv``: where to keep the
-    per-image values."""
+                     scores_csv: Path | None = None,
+                     perceptual: PerceptualMetrics | None = None) -> dict[str, Any]:
+    """Metrics per subset and over all test images: FID and KID, the mean of every
+    per-image metric with its bootstrap interval, and the face / hair versions.
+    ``real_features``: Inception features of the real test sketches per subset (see
+    ``fid_reference``); ``fid_model`` None skips FID/KID and ``perceptual`` None skips
+    FSIM / LPIPS / DISTS (tests of the pixel-metric path); ``scores_csv``: where to keep
+    the per-image values."""
     from fss.metrics.fid import image_features
 
-    scores = similarity_scores(results, pairs, maps_dir, p.region_threshold)
+    scores = similarity_scores(results, pairs, maps_dir, p.region_threshold, perceptual)
     if scores_csv is not None:
         write_scores(scores, pairs, scores_csv)
     out: dict[str, Any] = {"subsets": {}}

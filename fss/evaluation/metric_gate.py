@@ -1,6 +1,7 @@
 """CI's metric-regression gate: the pipeline's metrics flattened to named numbers,
 compared with a committed baseline under per-metric tolerances, in the direction
-that counts as worse (FID up, SSIM/PSNR/accuracy/IoU down)."""
+that counts as worse. Which metrics are gated, their tolerances and directions: the
+metric table (``fss.metrics.table``; a metric with a tolerance is gated)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# Tolerances for a deterministic CPU run: small, but above the float noise that
-# another thread count or BLAS build can leave in a GAN after a few iterations.
-TOLERANCES = {"fid": 2.0, "ssim": 0.01, "psnr": 0.2, "rank1": 0.0, "iou": 0.01}
-LOWER_IS_BETTER = ("fid",)
+from fss.metrics.table import gate_kind, gated, of_kind
+
+# Recognition numbers: (key in recognition.json, the metric they measure).
+RECOGNITION_PROBES = (("probes", "rank1"), ("probes_mtcnn", "rank1_mtcnn"))
+
+
+def tolerances() -> dict[str, float]:
+    """The gated metrics' tolerances, as the baseline file records them."""
+    return {k: float(m.tolerance) for k, m in gated().items() if m.tolerance is not None}
 
 
 @dataclass(frozen=True)
@@ -31,38 +37,34 @@ class Change:
                 f"tolerance {self.tolerance:g}, {'worse' if self.worse else 'better'})")
 
 
-def kind_of(name: str) -> str:
-    last = name.rsplit(".", 1)[-1]
-    for k in TOLERANCES:
-        if last.startswith(k) or last.endswith(k):
-            return k
-    raise KeyError(name)
-
-
 def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
 def collect(root: Path) -> dict[str, float]:
     """The gated numbers of a finished pipeline under ``root``: per evaluated row and
-    subset FID/SSIM/PSNR, rank-1 per probe set, RCS map IoU, photo-mask IoU."""
+    subset every gated image / set metric of the table, rank-1 per probe set (fixed
+    and MTCNN crop), RCS map IoU, photo-mask IoU."""
     out: dict[str, float] = {}
     metrics = root / "metrics"
+    per_subset = [m.key for m in of_kind("set", "image") if m.tolerance is not None]
     for f in sorted(metrics.rglob("*.json")):
         d = json.loads(f.read_text())
         name = f.relative_to(metrics).with_suffix("").as_posix()  # fss/seed0, photo, ...
         if not isinstance(d, dict) or name.startswith("train/"):
             continue
         for subset, m in (d.get("subsets") or {}).items():
-            for k in ("fid", "ssim", "psnr"):
+            for k in per_subset:
                 if isinstance(m, dict) and _num(m.get(k)) is not None:
                     out[f"{name}.{subset}.{k}"] = round(float(m[k]), 4)
     rec = metrics / "recognition.json"
     if rec.is_file():
-        for probe, accs in json.loads(rec.read_text()).get("probes", {}).items():
-            for subset, v in accs.items():
-                if _num(v) is not None:  # not the *_ci intervals
-                    out[f"recognition.{probe}.{subset}.rank1"] = float(v)
+        d = json.loads(rec.read_text())
+        for field, key in RECOGNITION_PROBES:
+            for probe, accs in (d.get(field) or {}).items():
+                for subset, v in accs.items():
+                    if _num(v) is not None:  # not the *_ci intervals
+                        out[f"recognition.{probe}.{subset}.{key}"] = float(v)
     rcs = metrics / "pretrain_rcs.json"
     if rcs.is_file():
         d = json.loads(rcs.read_text())
@@ -81,14 +83,14 @@ def compare(current: dict[str, float], baseline: dict[str, float]
     """(regressions, improvements) beyond tolerance; a metric missing now regresses."""
     worse, better = [], []
     for name, base in sorted(baseline.items()):
-        kind = kind_of(name)
-        tol = TOLERANCES[kind]
+        metric = gate_kind(name)
+        tol = float(metric.tolerance or 0.0)
         cur = current.get(name)
         if cur is None:
             worse.append(Change(name, base, None, tol, True))
             continue
         d = cur - base
-        if kind in LOWER_IS_BETTER:
+        if metric.lower_is_better:
             d = -d
         if d < -tol - 1e-12:
             worse.append(Change(name, base, cur, tol, True))
@@ -116,7 +118,7 @@ def write_baseline(current: dict[str, float], path: Path, profile: str) -> None:
 
     if not current:
         raise ValueError("no metrics found under metrics/ (run the pipeline first)")
-    write_json(path, {"profile": profile, "tolerances": TOLERANCES, "metrics": current})
+    write_json(path, {"profile": profile, "tolerances": tolerances(), "metrics": current})
 
 
 def read_baseline(path: Path) -> dict[str, float]:

@@ -1,0 +1,85 @@
+"""The main job's last screen: the headline numbers of Tables 3 and 7 in a few lines a
+person can read in a terminal, and where the full report is. Pure: ``Inputs`` in, text
+out."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fss import published as pub
+from fss.metrics.table import table_columns
+from fss.report.cells import METRICS, _num, fmt, subset_metrics
+from fss.report.inputs import Inputs
+from fss.report.reading import run_profile, setup_summary
+from fss.report.tables import TABLE3_ORDER, claimed_steps, seed_levels
+
+HEADLINE_ROWS = ("cut", "fss")
+
+
+def _value(m: Mapping[str, Any] | None, key: str) -> str:
+    v = _num((m or {}).get(key))
+    if v is None:
+        return "—"
+    return fmt(v, METRICS[key].decimals)
+
+
+def _table3_lines(rows: Mapping[str, dict | None], floor: Mapping[str, Any] | None) -> list[str]:
+    keys = [k for k in table_columns(TABLE3_ORDER) if k != "kid"]
+    width = 30
+    head = f"  {'row / subset':{width}s}" + "".join(f"{METRICS[k].short:>10s}" for k in keys)
+    lines = [head]
+    shown = {r: rows.get(r) for r in HEADLINE_ROWS} | {"floor": floor}
+    for r, d in shown.items():
+        if d is None:
+            lines.append(f"  {pub.NAMES.get(r, r):{width}s}not run")
+            continue
+        for s in pub.SUBSETS:
+            m = subset_metrics({r: d}, r, s)
+            if m is None:
+                continue
+            name = f"{pub.NAMES.get(r, 'real sketches (floor)')} {pub.SUBSET_NAMES[s]}"
+            lines.append(f"  {name:{width}s}" + "".join(f"{_value(m, k):>10s}" for k in keys))
+            paper = pub.TABLE3.get(r, {}).get(s)
+            if paper:
+                lines.append(f"  {'  (paper)':{width}s}" + "".join(
+                    f"{fmt(paper.get(k), METRICS[k].decimals) if k in paper else '':>10s}"
+                    for k in keys))
+    return lines
+
+
+def _table7_line(recognition: Mapping[str, Any] | None, trained: Sequence[str]) -> str:
+    probes = (recognition or {}).get("probes") or {}
+    if not probes:
+        return "Table 7 (rank-1 %): not run"
+    parts = []
+    for r in ("test_photos", *trained):
+        p = probes.get(r)
+        if isinstance(p, Mapping) and _num(p.get("all")) is not None:
+            paper = pub.TABLE7.get(r)
+            parts.append(f"{pub.NAMES.get(r, r)} {fmt(METRICS['rank1'].scale * p['all'], 1)}"
+                         + (f" (paper {paper:.1f})" if paper is not None else ""))
+    crop = "fixed crop" if isinstance((recognition or {}).get("crop"), Mapping) else "MTCNN crop"
+    return f"Table 7 (rank-1 %, {crop}): " + ", ".join(parts)
+
+
+def _steps_line(tests: Mapping[str, Any] | None) -> str:
+    if tests is None:
+        return "Ablation steps: not tested"
+    steps, _ = claimed_steps(tests)
+    survive = sum(s.verdict == "significant" for s in steps)
+    covers = "seeds and test images" if seed_levels(tests) else "test images only"
+    return (f"Ablation steps: {survive} of the paper's {len(steps)} claimed SSIM/PSNR gains "
+            f"survive our bootstrap ({covers})")
+
+
+def summary(inp: Inputs, report_path: str = "reports/report.md") -> str:
+    profile, warnings = run_profile(inp)
+    out = [f"FSS pipeline: profile {profile} ({setup_summary(inp.params)})", "",
+           "Table 3 (headline rows; FID/PSNR/SSIM beside the paper's):",
+           *_table3_lines(inp.rows, inp.floor), "",
+           _table7_line(inp.recognition, inp.trained),
+           _steps_line(inp.ablation)]
+    out += [f"Warning: {w}." for w in warnings]
+    out += ["", f"Full report: {report_path}"]
+    return "\n".join(out)
