@@ -34,7 +34,7 @@ class RCSParams:
     # to the face mesh's vertices (KDE, bandwidth ``density_sigma`` x the face-oval
     # height), hair density = depth inside the hair region.
     density_floor: Annotated[float, Field(gt=0.5, lt=1)] = 0.6
-    density_gamma: PosFloat = 2.0
+    density_gamma: PosFloat = 3.0
     density_sigma: PosFloat = 0.04
 
 
