@@ -570,3 +570,17 @@ def test_old_metrics_files_render_with_not_run_and_a_warning(tree):
     t7 = text.split("## Table 7", 1)[1]
     assert "predates the fixed crop" in t7
     assert _line(t7, "FSS").endswith("| not run | not run |")
+
+
+def test_dss_share_table_states_the_doubled_share_per_layer():
+    from fss.report.tables import dss_share_table
+
+    train = {"cut": {"final": {"L1": 0.2}},
+             "dss": {"final": {"doubled_L0": 0.312, "doubled_L16": 0.25,
+                               "doubled_L16_std": 0.01, "L1": 0.2}}}
+    text = dss_share_table(train, ["cut", "dss"])
+    assert "| layer 0 | layer 16 |" in text
+    line = next(ln for ln in text.splitlines() if ln.startswith("| ") and "31.2 %" in ln)
+    assert "25.0 % ± 1.0" in line
+    assert not any("cut" in ln.lower() and "%" in ln for ln in text.splitlines())
+    assert dss_share_table({"cut": {"final": {"L1": 0.2}}}, ["cut"]) == ""

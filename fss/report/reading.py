@@ -196,14 +196,21 @@ PAPER_SETTINGS: tuple[tuple[str, Any, str], ...] = (
     ("loss.beta", 1.0, "PatchNCE weight"),
     ("loss.gamma", 1.0, "perceptual loss weight"),
     ("loss.perceptual.backbone", "vgg19", "perceptual backbone"),
+    ("loss.nce_idt", True, "CUT's NCE identity term"),
+    ("train.load_scale", 1.117, "crop augmentation's load scale (CUT: 286/256; 1 = no crop)"),
+    ("model.init_type", "xavier", "weight init (CUT: xavier, gain 0.02)"),
+    ("sampling.dss_threshold", 0.8, "DSS density threshold"),
     ("data.limit_per_split", 0, "images per subset/split (0 = all)"),
 )
 
 # Always true of this implementation (docs/method-notes.md); keep in step with that file.
 METHOD_DEVIATIONS: tuple[str, ...] = (
-    "RCS pre-training: the paper gives no objective; here weak labels from the photo "
-    "(face = landmark hull grown to the forehead, hair = person mask minus face, above the "
-    "jaw) with BCE + Dice on both heads.",
+    "RCS pre-training: the paper gives no objective; here GRADED weak labels from the photo "
+    "(face = landmark hull grown to the forehead, its density = closeness to the face "
+    "mesh's vertices; hair = person mask minus face, above the jaw, its density = depth "
+    "inside the hair; label = 0.6 + 0.4 u^3 with u the pixel's density rank in its region) "
+    "with BCE towards the label + region Dice on both heads, so that DSS's 0.8 threshold "
+    "picks a dense minority (the doubled share is measured, see 'DSS' above).",
     "Photo masks: MediaPipe selfie segmentation (person incl. hair) at 0.5, largest "
     "component, holes filled; the paper does not say how its mask is made.",
     "Alignment: eyes at (0.40, 0.50) and (0.60, 0.50) of the frame by a 9-copy median of "
@@ -212,12 +219,15 @@ METHOD_DEVIATIONS: tuple[str, ...] = (
     "Sketches are 1-channel (generator output and discriminator input); a synthesized "
     "sketch is replicated to 3 channels (plus the mask in mask rows) to be encoded for "
     "PatchNCE.",
-    "No PatchNCE identity term (CUT's default nce_idt): it is not among Eq. 14's terms.",
     "DSS: a doubled location's twin is excluded from its negatives (our reading of Fig. 4); "
     "sampling falls back to uniform at a layer with fewer than two region locations.",
     "DSS density of a location = its own region's map value (face map for face samples, "
     "hair map for hair samples), area-resized to the layer.",
-    "Augmentation: horizontal flip only (CUT's and pix2pix's default); no random crop.",
+    "Augmentation (the paper gives none): CUT's, for every trained row: resize by 1.117, "
+    "random crop back to the size (the same window for photo, sketch, mask and maps), "
+    "horizontal flip; no crop in the decay epochs.",
+    "Layer 0's RCS maps are reflect-padded like the generator's input (3 px), not "
+    "stretched; strided layers take area-resized maps.",
     "pix2pix: the same ResNet generator as the CUT rows (not a U-Net), no dropout, "
     "PatchGAN on photo+sketch, GAN + 100 L1, LSGAN.",
     "CycleGAN: no image history buffer (the original keeps a pool of 50 fakes); unpaired "

@@ -318,6 +318,41 @@ def training_table(train: Mapping[str, dict | None], trained: Sequence[str]) -> 
     ]) + "\n"
 
 
+def dss_share_table(train: Mapping[str, dict | None], trained: Sequence[str]) -> str:
+    """DSS's doubled share per NCE layer (the last epoch's mean over its iterations,
+    logged by training as ``doubled_L<layer>``): how selective the 0.8 threshold is on
+    the graded RCS maps. Empty when no row samples with DSS."""
+    rows, layers = [], []
+    for r in trained:
+        final = (train.get(r) or {}).get("final")
+        if not isinstance(final, Mapping):
+            continue
+        keys = sorted((k for k in final if k.startswith("doubled_L") and not k.endswith("_std")),
+                      key=lambda k: int(k[len("doubled_L"):]))
+        if keys:
+            rows.append((r, final))
+            layers = layers or keys
+    if not rows:
+        return ""
+
+    def pct(final: Mapping[str, Any], k: str) -> str:
+        v, sd = _num(final.get(k)), _num(final.get(f"{k}_std"))
+        if v is None:
+            return DASH
+        return f"{100 * v:.1f} %" + (f" ± {100 * sd:.1f}" if sd is not None else "")
+
+    header = ["row", *(f"layer {k[len('doubled_L'):]}" for k in layers)]
+    return "\n".join([
+        "### DSS: share of sampled locations doubled", "",
+        "Per NCE layer, the share of the distinct sampled locations whose RCS density "
+        "exceeds `sampling.dss_threshold` and which DSS therefore samples twice (last "
+        "epoch's mean; the maps are frozen, so every epoch gives about the same). A working "
+        "DSS doubles a minority; with nearly binary maps it doubles nearly everything and "
+        "is RCS with every sample counted twice.", "",
+        *_table(header, [[row_label(r), *(pct(f, k) for k in layers)] for r, f in rows]),
+    ]) + "\n"
+
+
 def rcs_section(rcs: Mapping[str, Any] | None) -> str:
     out = ["### RCS face/hair maps", ""]
     if rcs is None:
