@@ -1,7 +1,7 @@
-"""Benchmark (a script, not a test): seconds per test image of each per-image metric of
-the evaluate stage (Gaussian SSIM, scikit-image SSIM, PSNR, FSIM, LPIPS, DISTS) at a
-given size and batch, on random 8-bit gray images; medians over repeats. Needs the
-registry's VGG16 (FSS_WEIGHTS) for LPIPS and DISTS.
+"""Benchmark (a script, not a test): seconds per test image of each part of the evaluate
+stage (FID's Inception features from PNG files, Gaussian SSIM, scikit-image SSIM, PSNR,
+FSIM, LPIPS, DISTS) at a given size and batch, on random 8-bit gray images; medians over
+repeats. Needs the registry's VGG16 and Inception (FSS_WEIGHTS).
 
     python benchmarks/perceptual_metrics.py --size 128 --threads 2   # cpu profile
     python benchmarks/perceptual_metrics.py --size 256 --threads 2   # paper size
@@ -55,6 +55,21 @@ def main(size: Annotated[int, typer.Option(help="Image side (the aligned size)."
         pm = PerceptualMetrics([key], batch_size=batch)
         s = per_image(lambda pm=pm: pm(fake, real))
         print(f"{key:14s} {s:10.4f} {s * 338 / 60:18.2f}")
+    import tempfile
+    from pathlib import Path
+
+    from fss.io import save_png
+    from fss.metrics.fid import image_features, load_inception
+
+    model = load_inception("cpu")
+    with tempfile.TemporaryDirectory() as tmp:
+        files = [Path(tmp) / f"{i}.png" for i in range(images)]
+        for f, a in zip(files, fake, strict=True):
+            save_png(f, a)
+        with torch.inference_mode():
+            s = per_image(lambda: image_features(files, model))
+    # FID embeds only the synthesized images per evaluation (real ones once, fid_reference)
+    print(f"{'inception':14s} {s:10.4f} {s * 338 / 60:18.2f}")
 
 
 if __name__ == "__main__":

@@ -103,4 +103,7 @@ def read_gray(path: Path) -> np.ndarray:
 
 
 def save_png(path: Path, array: np.ndarray) -> None:
-    Image.fromarray(np.asarray(array, dtype=np.uint8)).save(path, optimize=False)
+    # zlib level 1: PNG is lossless at any level, and level 6 (PIL's default) spent ~5 %
+    # of the alignment stage compressing; files come out ~15 % larger.
+    Image.fromarray(np.asarray(array, dtype=np.uint8)).save(path, optimize=False,
+                                                             compress_level=1)

@@ -33,8 +33,13 @@ class AlignParams:
     detector: Literal["mtcnn", "native", "resize"] = "mtcnn"
     min_confidence: Fraction = 0.90
     # Smallest face MTCNN looks for; larger = fewer pyramid levels = faster. Capped at
-    # 20 % of the image's shorter side (see EyeDetector.detect_once).
-    min_face_px: PosInt = 60
+    # 40 % of the image's shorter side (see EyeDetector.detect_many): CUFS faces fill
+    # about half of the frame, also in the 64-128 px profiles.
+    min_face_px: PosInt = 80
+    # MTCNN passes per detection (the image + rescaled/shifted copies, median eyes) and
+    # re-detections on the aligned photo folded into the transform; chosen by timing all
+    # 606 pairs at 256 (reports/benchmarks.md, "Alignment").
+    copies: Annotated[int, Field(ge=1, le=9)] = 5
     refine_steps: NonNegInt = 1
     tolerance_px: PosFloat = 2.0
 
@@ -89,10 +94,27 @@ def paper_colour(sketch: np.ndarray) -> float:
     return float(np.percentile(border, 75))
 
 
-class EyeDetector:
-    """MTCNN (facenet-pytorch) with the registry's verified weights."""
+# The rescaled / shifted copies whose median steadies MTCNN's eyes, most useful first:
+# the two scales, the two shifts, then their combinations (all 8: the 3 x 3 grid).
+VARIANTS: tuple[tuple[float, float, float], ...] = (
+    (0.92, 0.0, 0.0), (1.08, 0.0, 0.0), (1.0, 2.5, -1.5), (1.0, -1.5, 2.5),
+    (0.92, 2.5, -1.5), (0.92, -1.5, 2.5), (1.08, 2.5, -1.5), (1.08, -1.5, 2.5),
+)
+# The "eyes within tolerance" check always re-detects with all 9 copies, so the metric
+# means the same whatever ``align.copies`` the alignment itself used.
+CHECK_COPIES = 9
+# MTCNN's P-Net threshold 0.7 for alignment (facenet's default 0.6): a CUFS photo holds one
+# large frontal face, and fewer weak candidates leave R-Net/O-Net ~10 % less to do at the
+# same accuracy (reports/benchmarks.md, "Alignment").
+ALIGN_THRESHOLDS = (0.7, 0.7, 0.7)
 
-    def __init__(self, device: str = "cpu", augment: bool = True, min_face_px: int = 20):
+
+class EyeDetector:
+    """MTCNN (facenet-pytorch) with the registry's verified weights; ``copies``: the
+    image plus ``copies - 1`` of ``VARIANTS``, their eyes' median."""
+
+    def __init__(self, device: str = "cpu", augment: bool = True, min_face_px: int = 20,
+                 copies: int = 9, thresholds: tuple[float, float, float] = (0.6, 0.7, 0.7)):
         try:
             from facenet_pytorch import MTCNN
         except ImportError as e:  # installed --no-deps on purpose: it pins an old torch
@@ -104,46 +126,70 @@ class EyeDetector:
 
         from fss.weights import resolve
 
-        self.mtcnn = MTCNN(keep_all=False, select_largest=False, device=device)
+        self.mtcnn = MTCNN(keep_all=False, select_largest=False, device=device,
+                           thresholds=list(thresholds))
         self.min_face_px = min_face_px
         for net, name in ((self.mtcnn.pnet, "mtcnn_pnet"), (self.mtcnn.rnet, "mtcnn_rnet"),
                           (self.mtcnn.onet, "mtcnn_onet")):
             state = torch.load(resolve(name), map_location=device, weights_only=True)
             net.load_state_dict(state)
-        self.variants = [(sc, dx, dy) for sc in (0.92, 1.0, 1.08)
-                         for dx, dy in ((0.0, 0.0), (2.5, -1.5), (-1.5, 2.5))
-                         if (sc, dx, dy) != (1.0, 0.0, 0.0)] if augment else []
+        if not 1 <= copies <= 1 + len(VARIANTS):
+            raise ValueError(f"detector copies {copies} is not within 1..{1 + len(VARIANTS)}")
+        self.variants = list(VARIANTS[:copies - 1]) if augment else []
+
+    def with_copies(self, copies: int) -> EyeDetector:
+        """The same detector (shared networks) with another number of copies."""
+        import copy
+
+        other = copy.copy(self)
+        other.variants = list(VARIANTS[:copies - 1])
+        return other
 
     def detect_once(self, rgb: np.ndarray) -> tuple[np.ndarray | None, float]:
         """Eyes (2, 2) as (left-in-image, right-in-image) and the face probability."""
+        return self.detect_many([rgb])[0]
+
+    def detect_many(self, images: list[np.ndarray]) -> list[tuple[np.ndarray | None, float]]:
+        """``detect_once`` of several same-size images in ONE MTCNN call: its image
+        pyramid and its three networks then run on a batch instead of once per image
+        (several times faster on CPU; the per-image result is the same up to float
+        rounding)."""
         from PIL import Image
 
         # Faces fill CUFS frames, so a floor relative to the image keeps small aligned
         # outputs (64 px in the smoke profile) detectable.
-        self.mtcnn.min_face_size = max(12, min(self.min_face_px, int(0.2 * min(rgb.shape[:2]))))
-        boxes, probs, landmarks = self.mtcnn.detect(Image.fromarray(rgb), landmarks=True)
-        if boxes is None or len(boxes) == 0:
-            return None, 0.0
-        best = int(np.argmax(probs))
-        eyes = np.asarray(landmarks[best][:2], dtype=np.float64)
-        return eyes[np.argsort(eyes[:, 0])], float(probs[best])
+        shape = images[0].shape[:2]
+        self.mtcnn.min_face_size = max(12, min(self.min_face_px, int(0.4 * min(shape))))
+        batch = [Image.fromarray(im) for im in images]
+        boxes, probs, landmarks = self.mtcnn.detect(batch, landmarks=True)
+        out: list[tuple[np.ndarray | None, float]] = []
+        for b, p, lm in zip(boxes, probs, landmarks, strict=True):
+            if b is None or len(b) == 0:
+                out.append((None, 0.0))
+                continue
+            best = int(np.argmax(p))
+            eyes = np.asarray(lm[best][:2], dtype=np.float64)
+            out.append((eyes[np.argsort(eyes[:, 0])], float(p[best])))
+        return out
 
     def __call__(self, rgb: np.ndarray) -> tuple[np.ndarray | None, float]:
         """Median eyes over slightly rescaled/shifted copies of the image. A single
         MTCNN pass jitters by 1-2 px (sometimes 5) with sub-pixel changes of the
-        input; the median over variants is repeatable to well under that."""
-        eyes, prob = self.detect_once(rgb)
-        if eyes is None or not self.variants:
-            return eyes, prob
+        input; the median over variants is repeatable to well under that. The copies
+        go through MTCNN as one batch."""
+        if not self.variants:
+            return self.detect_once(rgb)
         h, w = rgb.shape[:2]
-        found = [eyes]
-        for scale, dx, dy in self.variants:
-            m = np.array([[scale, 0, dx + (1 - scale) * w / 2],
+        mats = [np.array([[scale, 0, dx + (1 - scale) * w / 2],
                           [0, scale, dy + (1 - scale) * h / 2], [0, 0, 1]])
-            again, _ = self.detect_once(_warp_rect(rgb, m))
-            if again is not None:
-                found.append(apply_points(np.linalg.inv(m), again))
-        return np.median(np.stack(found), axis=0), prob
+                for scale, dx, dy in self.variants]
+        found = self.detect_many([rgb, *(_warp_rect(rgb, m) for m in mats)])
+        eyes, prob = found[0]
+        if eyes is None:
+            return None, 0.0
+        points = [eyes] + [apply_points(np.linalg.inv(m), e)
+                           for m, (e, _) in zip(mats, found[1:], strict=True) if e is not None]
+        return np.median(np.stack(points), axis=0), prob
 
 
 def _warp_rect(image: np.ndarray, matrix: np.ndarray) -> np.ndarray:
@@ -228,7 +274,9 @@ def align_dataset(raw: Path, out: Path, p: AlignParams, device: str = "cpu") -> 
     from fss.io import atomic_dir, read_gray, read_rgb, save_png, write_json
 
     rows = read_manifest(raw)
-    detector = EyeDetector(device, min_face_px=p.min_face_px) if p.detector == "mtcnn" else None
+    detector = (EyeDetector(device, min_face_px=p.min_face_px, copies=p.copies,
+                            thresholds=ALIGN_THRESHOLDS) if p.detector == "mtcnn" else None)
+    check = detector.with_copies(CHECK_COPIES) if detector is not None else None
     if p.detector not in ("mtcnn", "native", "resize"):
         raise ValueError(f"align.detector: '{p.detector}' is not one of mtcnn, native, resize")
     target = eye_targets(p)
@@ -267,8 +315,8 @@ def align_dataset(raw: Path, out: Path, p: AlignParams, device: str = "cpu") -> 
             if eyes is not None:
                 rec.update(src_lx=eyes[0, 0], src_ly=eyes[0, 1], src_rx=eyes[1, 0],
                            src_ry=eyes[1, 1])
-            if detector is not None:
-                again, _ = detector(a.photo)
+            if check is not None:
+                again, _ = check(a.photo)
                 if again is not None:
                     err = np.linalg.norm(again - target, axis=1).max()
                     rec.update(out_lx=again[0, 0], out_ly=again[0, 1], out_rx=again[1, 0],
