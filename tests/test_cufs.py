@@ -226,14 +226,19 @@ def test_missing_numbered_sketch_named_by_its_number(synthetic_cufs, tmp_path):
         cufs.discover_pairs([root])
 
 
+def _split_rows(photos, sketches):
+    """The committed split's rows for the CUHK test pairs, as discover_pairs reads them."""
+    return [{"subset": "cuhk", "split": "test", "id": f"cuhk-{p.stem}",
+             "photo": f"CUHK Students/Testing/photos/{p.name}",
+             "sketch": f"CUHK Students/Testing/sketches/{s.name}"}
+            for p, s in zip(photos, sketches, strict=True)]
+
+
 def test_missing_first_numbered_sketch_named_from_the_split(synthetic_cufs, tmp_path):
     """Without a gap only the committed split can say which number is gone."""
     root = _copy(synthetic_cufs, tmp_path)
     photos, sketches = _cuhk_test(root)
-    reference = [{"subset": "cuhk", "split": "test", "id": f"cuhk-{p.stem}",
-                  "photo": f"CUHK Students/Testing/photos/{p.name}",
-                  "sketch": f"CUHK Students/Testing/sketches/{s.name}"}
-                 for p, s in zip(photos, sketches, strict=True)]
+    reference = _split_rows(photos, sketches)
     sketches[0].unlink()
     with pytest.raises(cufs.CufsError) as e:
         cufs.discover_pairs([root], reference)
@@ -245,10 +250,7 @@ def test_missing_first_numbered_sketch_named_from_the_split(synthetic_cufs, tmp_
 def test_missing_photo_of_a_numbered_sketch_is_named(synthetic_cufs, tmp_path):
     root = _copy(synthetic_cufs, tmp_path)
     photos, sketches = _cuhk_test(root)
-    reference = [{"subset": "cuhk", "split": "test", "id": f"cuhk-{p.stem}",
-                  "photo": f"CUHK Students/Testing/photos/{p.name}",
-                  "sketch": f"CUHK Students/Testing/sketches/{s.name}"}
-                 for p, s in zip(photos, sketches, strict=True)]
+    reference = _split_rows(photos, sketches)
     photos[2].unlink()
     with pytest.raises(cufs.CufsError, match=f"{photos[2].name}: missing photo \\(its numbered "
                                              f"sketch {sketches[2].name}"):
