@@ -17,6 +17,10 @@ if [ ! -f "$stamp" ]; then
   "$VENV/bin/pip" install -q -e ".[dev]"
   # facenet-pytorch (MTCNN, FaceNet) pins torch<2.3; its code runs on 2.14, so no deps.
   "$VENV/bin/pip" install -q --no-deps facenet-pytorch==2.6.0
+  # mediapipe's wheel ships the selfie-segmentation and face-mesh models (the registry
+  # finds them there, sha256-checked, never importing the package), so `fss sketch` needs
+  # no FSS_WEIGHTS; its own dependencies (jax, protobuf<5, opencv) are not needed.
+  "$VENV/bin/pip" install -q --no-deps mediapipe==0.10.14
   touch "$stamp"
 else
   # The venv may live outside this clone (CI cache): point the package at this clone.
