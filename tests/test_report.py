@@ -584,3 +584,20 @@ def test_dss_share_table_states_the_doubled_share_per_layer():
     assert "25.0 % ± 1.0" in line
     assert not any("cut" in ln.lower() and "%" in ln for ln in text.splitlines())
     assert dss_share_table({"cut": {"final": {"L1": 0.2}}}, ["cut"]) == ""
+
+
+def test_official_cut_table_marks_the_fidelity_target():
+    from fss.report.tables import official_cut_table
+
+    ref = {"config": "c", "scoring": "s",
+           "subsets": {"cuhk": {"fid": 149.3, "ssim_skimage": 0.603, "psnr": 15.04},
+                       "ar": {"fid": 156.3, "ssim_skimage": 0.588, "psnr": 17.19}}}
+    ours = {"ours": {"subsets": {"cuhk": {"fid": 150.0, "ssim_skimage": 0.60, "psnr": 15.0},
+                                 "ar": {"fid": 170.0, "ssim_skimage": 0.60, "psnr": 17.0}}}}
+    text = official_cut_table(ref, ours)
+    cuhk = next(ln for ln in text.splitlines() if ln.startswith("| CUHK"))
+    ar = next(ln for ln in text.splitlines() if ln.startswith("| AR"))
+    assert cuhk.endswith("| yes |") and "149.3 | 150.0" in cuhk
+    assert ar.endswith("| **no** |")                      # FID 13.7 worse: outside 10
+    assert "not run" in official_cut_table(ref, None)
+    assert official_cut_table(None, ours) == ""

@@ -34,6 +34,9 @@ class Inputs:
     manifest: tuple[int, int] | None = None  # (entries, files)
     test_ids: dict[str, list[str]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)  # metrics files read, for provenance
+    # benchmarks/official_cut.py: official CUT's committed numbers and ours scored alike
+    official_cut_reference: dict | None = None
+    official_cut: dict | None = None  # metrics/official_cut.json
 
     @property
     def trained(self) -> list[str]:
@@ -186,4 +189,6 @@ def load_inputs(root: Path) -> Inputs:
         manifest=_manifest_counts(root / "data" / "raw" / "manifest.csv"),
         test_ids=_test_ids(root / "data" / "splits.csv"),
         files=metrics_files(root),
+        official_cut_reference=_json(root / "benchmarks" / "official_cut_reference.json"),
+        official_cut=_json(m / "official_cut.json"),
     )

@@ -353,6 +353,34 @@ def dss_share_table(train: Mapping[str, dict | None], trained: Sequence[str]) ->
     ]) + "\n"
 
 
+def official_cut_table(reference: Mapping[str, Any] | None, scored: Mapping[str, Any] | None,
+                       name: str = "ours") -> str:
+    """Our `cut` row beside official CUT at the configuration official CUT was run at
+    (benchmarks/official_cut.py), with the fidelity target: FID within 10 and SSIM
+    (scikit-image's default) within 0.01 of official CUT's on every subset."""
+    if not reference:
+        return ""
+    out = ["### Fidelity: our `cut` row against official CUT", "",
+           f"Official CUT: {_text(reference.get('config'))}. Scoring: "
+           f"{_text(reference.get('scoring'))}. Ours: the `cut_official` profile (the same "
+           "configuration), `benchmarks/official_cut.py score`.", ""]
+    ours = ((scored or {}).get(name) or {}).get("subsets")
+    if not isinstance(ours, Mapping):
+        return "\n".join([*out, f"Ours: {NOT_RUN} (run the commands in the README, "
+                           "'CUT as CUT trains it')."]) + "\n"
+    body = []
+    for s, r in (reference.get("subsets") or {}).items():
+        o = ours.get(s) or {}
+        ok = (_num(o.get("fid")) is not None and _num(o.get("ssim_skimage")) is not None
+              and o["fid"] <= r["fid"] + 10 and o["ssim_skimage"] >= r["ssim_skimage"] - 0.01)
+        body.append([pub.SUBSET_NAMES.get(s, s), fmt(r.get("fid"), 1), fmt(o.get("fid"), 1),
+                     fmt(r.get("ssim_skimage"), 3), fmt(o.get("ssim_skimage"), 3),
+                     fmt(r.get("psnr"), 2), fmt(o.get("psnr"), 2), "yes" if ok else "**no**"])
+    return "\n".join([*out, *_table(
+        ["subset", "FID official", "FID ours", "SSIM (7x7) official", "SSIM (7x7) ours",
+         "PSNR official", "PSNR ours", "within target"], body)]) + "\n"
+
+
 def rcs_section(rcs: Mapping[str, Any] | None) -> str:
     out = ["### RCS face/hair maps", ""]
     if rcs is None:
