@@ -102,8 +102,17 @@ def score(outputs: Annotated[Path, typer.Argument(help="Folder of synthesized te
                               "ssim_skimage": round(float(np.mean(ssims)), 4),
                               "psnr": round(float(np.mean(psnrs)), 2)}
             typer.echo(f"{name} {subset}: {result[subset]}")
+    from fss.tracking import git_commit
+
     prior = json.loads(out.read_text()) if out.is_file() else {}
-    prior[name] = {"outputs": str(outputs), "subsets": result}
+    profile = ""
+    if Path("params.yaml").is_file():
+        import yaml
+
+        profile = (yaml.safe_load(Path("params.yaml").read_text()).get("meta") or {}).get(
+            "profile", "")
+    prior[name] = {"outputs": str(outputs), "profile": profile, "git_commit": git_commit(),
+                   "subsets": result}
     write_json(out, prior)
     typer.echo(f"wrote {out}")
 
