@@ -40,8 +40,8 @@ def main(maps: Annotated[Path, typer.Option(help="Folder of <id>_{face,hair}.png
     shares = {layer: [] for layer in p.model.nce_layers}
     graded = []
     for k, i in enumerate(ids):
-        face = torch.from_numpy(read_gray(maps / f"{i}_face.png")).float() / 255
-        hair = torch.from_numpy(read_gray(maps / f"{i}_hair.png")).float() / 255
+        face = torch.tensor(read_gray(maps / f"{i}_face.png"), dtype=torch.float32) / 255
+        hair = torch.tensor(read_gray(maps / f"{i}_hair.png"), dtype=torch.float32) / 255
         region = (face > 0.5) | (hair > 0.5)
         vals = torch.where(face > 0.5, face, hair)[region]
         graded.append(float(((vals > 0.2) & (vals < 0.8)).float().mean()))

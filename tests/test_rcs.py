@@ -207,10 +207,10 @@ def test_dss_doubles_a_minority_on_real_cufs(weights_dir, tmp_path):
     for layer, f in zip(layers, feats, strict=True):
         shares = []
         for k, r in enumerate(rows):
-            face = torch.from_numpy(read_gray(tmp_path / "maps" / f"{r['id']}_face.png")) / 255
-            hair = torch.from_numpy(read_gray(tmp_path / "maps" / f"{r['id']}_hair.png")) / 255
+            face, hair = (torch.tensor(read_gray(tmp_path / "maps" / f"{r['id']}_{k}.png"),
+                                       dtype=torch.float32) / 255 for k in ("face", "hair"))
             h, w = f.shape[-2:]
-            idx = dynamic_indices(resize_map(face.float(), h, w), resize_map(hair.float(), h, w),
+            idx = dynamic_indices(resize_map(face, h, w), resize_map(hair, h, w),
                                   sp, torch.Generator().manual_seed(k))
             shares.append(doubled_share(idx))
         assert 0.10 <= float(np.mean(shares)) <= 0.50, (layer, np.mean(shares))
