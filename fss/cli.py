@@ -86,8 +86,6 @@ def weights_check(
         typer.echo(f"{name}: ok ({resolve(name)})")
 
 
-if __name__ == "__main__":
-    app()
 
 
 gate_app = typer.Typer(help="CI's metric-regression gate.", no_args_is_help=True)
@@ -287,3 +285,7 @@ def model_info_cmd(
     else:
         info = read_model(model)[1]
     typer.echo(describe(info))
+
+
+if __name__ == "__main__":
+    app()
