@@ -86,8 +86,6 @@ def weights_check(
         typer.echo(f"{name}: ok ({resolve(name)})")
 
 
-
-
 gate_app = typer.Typer(help="CI's metric-regression gate.", no_args_is_help=True)
 app.add_typer(gate_app, name="gate")
 DEFAULT_BASELINE = Path("reports/baselines/smoke.json")
