@@ -101,3 +101,11 @@ def read_params(path: str | Path = "params.yaml") -> Params:
         return check_params(raw)
     except ParamsError as e:
         raise ParamsError(f"{path}: {e}") from None
+
+
+def row_seeds(p: Params) -> dict[str, list[int]]:
+    """Each row's training runs: the CUT-based (ablation) rows run per ``train.seeds``,
+    the trained baselines per ``train.baseline_seeds`` (dvc.yaml's train and
+    train_baseline matrices)."""
+    return {name: list(p.train.seeds if row.model == "cut" else p.train.baseline_seeds)
+            for name, row in p.rows.items()}

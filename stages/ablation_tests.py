@@ -7,7 +7,7 @@ from pathlib import Path
 from fss.errors import one_line_errors
 from fss.evaluation.ablation_tests import ablation_tests
 from fss.io import write_json
-from fss.params import read_params
+from fss.params import read_params, row_seeds
 from fss.published import ABLATION_ROWS
 
 
@@ -16,7 +16,7 @@ def main() -> None:
     params = read_params()
     rows = [r for r in ABLATION_ROWS if r in params.rows]
     out = ablation_tests(Path("results"), Path("metrics/recognition_hits.csv"), rows,
-                         list(params.train.seeds), params.evaluate.bootstrap())
+                         row_seeds(params), params.evaluate.bootstrap())
     write_json(Path("metrics/ablation_tests.json"), out)
     for p in out["pairs"]:
         a = p["subsets"]["all"]

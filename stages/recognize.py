@@ -12,7 +12,7 @@ from fss.evaluation.evaluate import read_test_pairs
 from fss.evaluation.recognition import recognition_table
 from fss.io import write_json, write_text
 from fss.metrics.recognition import fixed_box
-from fss.params import read_params
+from fss.params import read_params, row_seeds
 from fss.runs import run_name
 
 HITS = Path("metrics/recognition_hits.csv")
@@ -21,7 +21,7 @@ HITS = Path("metrics/recognition_hits.csv")
 @one_line_errors
 def main() -> None:
     params = read_params()
-    runs = [run_name(r, s) for r in params.rows for s in params.train.seeds]
+    runs = [run_name(r, s) for r, seeds in row_seeds(params).items() for s in seeds]
     device = resolve_device(params.base.device)
     a, p = params.align, params.recognize
     box = fixed_box(a.eye_left, a.eye_right, a.size, p.crop_box)

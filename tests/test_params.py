@@ -48,11 +48,26 @@ def test_train_stage_depends_on_every_train_key_but_seeds():
 
     from fss.training.config import TrainParams
 
-    stage = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]["train"]
+    stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
+    stage = stages["train"]
     listed = {p.removeprefix("train.") for p in stage["params"]
               if isinstance(p, str) and p.startswith("train.")}
-    assert listed == {f.name for f in fields(TrainParams)} - {"seeds"}
+    assert listed == {f.name for f in fields(TrainParams)} - {"seeds", "baseline_seeds"}
     assert stage["matrix"]["seed"] == "${train.seeds}"
+    # the baselines' stage is the same stage (a YAML merge) over its own seed list
+    base = stages["train_baseline"]
+    assert base["params"] == stage["params"] and base["cmd"] == stage["cmd"]
+    assert base["matrix"]["seed"] == "${train.baseline_seeds}"
+
+
+def test_row_seeds_split_ablation_rows_from_baselines(tmp_path):
+    from fss.params import read_params, row_seeds
+
+    out = tmp_path / "params.yaml"
+    compose_params(out, ["profile=smoke", "train.seeds=[0,1,2]"], conf_dir=REPO / "conf")
+    seeds = row_seeds(read_params(out))
+    assert seeds["fss"] == seeds["cut"] == [0, 1, 2]
+    assert seeds["pix2pix"] == seeds["cyclegan"] == [0]
 
 
 def test_seeds_override_composes_into_params(tmp_path):
@@ -71,8 +86,11 @@ def test_rows_declared_once():
     conf = yaml.safe_load((REPO / "conf" / "config.yaml").read_text())
     rows = list(conf["rows"])
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
-    for name in ("train", "evaluate"):
-        assert stages[name]["matrix"]["row"] == rows, f"dvc.yaml {name} matrix != conf rows"
-    assert list(DEFAULT_ROWS) == rows
     cut_based = [r for r in rows if conf["rows"][r].get("model") == "cut"]
+    baselines = [r for r in rows if r not in cut_based]
+    for name in ("train", "evaluate"):
+        assert stages[name]["matrix"]["row"] == cut_based, f"dvc.yaml {name}: != conf's CUT rows"
+        assert stages[f"{name}_baseline"]["matrix"]["row"] == baselines, (
+            f"dvc.yaml {name}_baseline: != conf's other rows")
+    assert list(DEFAULT_ROWS) == rows
     assert list(ABLATION_ROWS) == cut_based

@@ -143,7 +143,10 @@ def seeds_provenance(inp: Inputs) -> str:
     """params' seeds, and the seeds each trained row's evaluation was found for."""
     found = [f"{pub.NAMES.get(r, r)} {_seed_list(d.get('seeds') or [])}"
              for r in inp.trained if (d := inp.rows.get(r))]
-    return (f"train.seeds {_seed_list(_seeds_param(inp.params))}; evaluated runs: "
+    base = _get(inp.params, "train.baseline_seeds", None)
+    base_s = (f", train.baseline_seeds {_seed_list(base)} (pix2pix, CycleGAN)"
+              if isinstance(base, list | tuple) else "")
+    return (f"train.seeds {_seed_list(_seeds_param(inp.params))}{base_s}; evaluated runs: "
             + ("; ".join(found) or "none"))
 
 

@@ -75,6 +75,9 @@ class TrainParams:
     threads: NonNegInt = 0         # torch CPU threads; 0 = torch's default
     # one training run per seed (a DVC matrix)
     seeds: Annotated[tuple[NonNegInt, ...], Field(min_length=1)] = (0,)
+    # the trained baselines' runs (pix2pix, CycleGAN): a multi-seed run of the ablation rows
+    # may keep these at one seed
+    baseline_seeds: Annotated[tuple[NonNegInt, ...], Field(min_length=1)] = (0,)
     # auto (bf16 on a CUDA device that has it, else fp32) | fp32 | bf16
     precision: Literal[PRECISIONS] = "auto"
     channels_last: Literal[CHANNELS_LAST] = "auto"  # auto (on CUDA only) | always | never
@@ -85,8 +88,10 @@ class TrainParams:
         if self.epochs_decay > self.epochs:
             raise ParamsError(f"epochs_decay ({self.epochs_decay}) should be <= epochs "
                               f"({self.epochs})")
-        if len(set(self.seeds)) != len(self.seeds):
-            raise ParamsError(f"seeds {list(self.seeds)} should not repeat a seed")
+        for key in ("seeds", "baseline_seeds"):
+            seeds = getattr(self, key)
+            if len(set(seeds)) != len(seeds):
+                raise ParamsError(f"{key} {list(seeds)} should not repeat a seed")
 
 
 @dataclass(frozen=True)

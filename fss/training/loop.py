@@ -70,6 +70,7 @@ def run_fingerprint(cfg: TrainingConfig, data: PairSet, world_size: int = 1) -> 
     config = asdict(cfg)
     train = config["train"]
     train.pop("seeds", None)
+    train.pop("baseline_seeds", None)
     train.pop("channels_last", None)
     if train.get("precision") == "auto":
         train.pop("precision")
