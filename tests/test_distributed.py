@@ -154,7 +154,7 @@ def test_fingerprint_counts_world_size_only_above_one():
 
     cfg, data = _cfg(), _data()
     legacy = asdict(cfg)
-    for k in ("seeds", "precision", "channels_last"):  # fields newer than old checkpoints
+    for k in ("seeds", "baseline_seeds", "precision", "channels_last"):  # not in old checkpoints
         legacy["train"].pop(k)
     old = ckpt.config_fingerprint({"config": legacy, "ids": data.ids, "size": [32, 32]})
     assert run_fingerprint(cfg, data) == old
