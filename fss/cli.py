@@ -259,10 +259,13 @@ def upgrade_model_cmd(
     from fss.data.align import AlignParams
     from fss.data.masks import MaskParams
     from fss.inference.model_file import upgrade_legacy
+    from fss.params import MetaParams
 
+    # Only the sections it reads (a params file cut down to them is enough), each checked
+    # like a stage's, so a bad value is one line, never a traceback.
     p = load_params(params)
     info = upgrade_legacy(model, section(p, "align", AlignParams), section(p, "masks", MaskParams),
-                          profile=str(p.get("meta", {}).get("profile", "")), out=out,
+                          profile=section(p, "meta", MetaParams).profile, out=out,
                           source=str(params))
     typer.echo(f"upgraded {out or model}: image size {info.image_size}, mask input "
                f"{'yes' if info.mask_input else 'no'}, settings from {params}")

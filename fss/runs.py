@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 SEED_DIR = re.compile(r"^seed(\d+)$")
+# The recognition hits table's column of a run's MTCNN-crop route: "<run>@mtcnn".
+MTCNN_SUFFIX = "@mtcnn"
 
 
 def run_name(row: str, seed: int) -> str:

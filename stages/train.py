@@ -46,8 +46,9 @@ def main(
 
         tags = {"row": row, "seed": str(seed),
                 "profile": params.meta.profile,
-                "git_commit": git_commit(), "dvc_exp": os.environ.get("DVC_EXP_NAME", ""),
-                "image_size": str(data.photos.shape[-1]), "stage": "train"}
+                "git_commit": model_meta["git_commit"],
+                "dvc_exp": os.environ.get("DVC_EXP_NAME", ""),
+                "image_size": str(data.size), "stage": "train"}
 
         def tracker(run_id: str | None) -> Tracker:
             return Tracker(f"train-{row}-seed{seed}", params.raw, tags, run_id)

@@ -75,7 +75,7 @@ def test_sketch_cli_onnxruntime_matches_torch(tmp_path, exported, monkeypatch):
     from fss.cli import app
 
     model, onnx_path, _ = exported
-    monkeypatch.setattr("fss.data.align.EyeDetector",
+    monkeypatch.setattr("fss.data.align.EyeDetector.for_alignment",
                         lambda *a, **k: lambda rgb: (np.array([[18.0, 30.0], [30.0, 30.0]]),
                                                      0.99))
     monkeypatch.setattr("fss.inference.sketch.make_segmenter",

@@ -182,7 +182,7 @@ def test_cli_with_the_model_file_alone(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     g = tiny_model_file(tmp_path / "g.pt")
     _photos(tmp_path / "in")
-    monkeypatch.setattr("fss.data.align.EyeDetector", lambda *a, **k: _detect)
+    monkeypatch.setattr("fss.data.align.EyeDetector.for_alignment", lambda *a, **k: _detect)
     args = ["sketch", "in", "-o", "out", "--checkpoint", str(g), "--device", "cpu"]
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 1, r.output

@@ -137,6 +137,14 @@ class EyeDetector:
             raise ValueError(f"detector copies {copies} is not within 1..{1 + len(VARIANTS)}")
         self.variants = list(VARIANTS[:copies - 1]) if augment else []
 
+    @classmethod
+    def for_alignment(cls, p: AlignParams, device: str = "cpu",
+                      min_face_px: int | None = None) -> EyeDetector:
+        """The detector the align stage uses (its copies, thresholds, smallest face), so a
+        photo aligned later (``fss sketch``) lands where the training photos did."""
+        return cls(device, min_face_px=p.min_face_px if min_face_px is None else min_face_px,
+                   copies=p.copies, thresholds=ALIGN_THRESHOLDS)
+
     def with_copies(self, copies: int) -> EyeDetector:
         """The same detector (shared networks) with another number of copies."""
         import copy
@@ -274,11 +282,8 @@ def align_dataset(raw: Path, out: Path, p: AlignParams, device: str = "cpu") -> 
     from fss.io import atomic_dir, read_gray, read_rgb, save_png, write_json
 
     rows = read_manifest(raw)
-    detector = (EyeDetector(device, min_face_px=p.min_face_px, copies=p.copies,
-                            thresholds=ALIGN_THRESHOLDS) if p.detector == "mtcnn" else None)
+    detector = EyeDetector.for_alignment(p, device) if p.detector == "mtcnn" else None
     check = detector.with_copies(CHECK_COPIES) if detector is not None else None
-    if p.detector not in ("mtcnn", "native", "resize"):
-        raise ValueError(f"align.detector: '{p.detector}' is not one of mtcnn, native, resize")
     target = eye_targets(p)
     records = []
     with atomic_dir(out) as tmp:

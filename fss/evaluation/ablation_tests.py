@@ -16,19 +16,11 @@ import numpy as np
 import pandas as pd
 
 from fss.metrics.bootstrap import BootstrapParams, two_level_bootstrap
-from fss.metrics.table import of_kind
+from fss.metrics.table import ablation_keys
 from fss.published import SUBSETS
-from fss.runs import run_name
-
-# The recognize stage's hits-table suffix of the MTCNN-crop route
-# (fss.evaluation.recognition.MTCNN_SUFFIX; not imported: that module pulls in torch).
-MTCNN_SUFFIX = "@mtcnn"
+from fss.runs import MTCNN_SUFFIX, run_name
 
 DEFAULT_BOOTSTRAP = BootstrapParams()
-
-
-def tested_metrics() -> tuple[str, ...]:
-    return tuple(m.key for m in of_kind("image", "recognition") if m.interval)
 
 
 def adjacent_pairs(rows: Sequence[str]) -> list[tuple[str, str]]:
@@ -59,7 +51,7 @@ def compare_rows(a: pd.DataFrame, b: pd.DataFrame, boot: BootstrapParams = DEFAU
         if not ids:
             continue
         res: dict[str, Any] = {"n": len(ids)}
-        for k in tested_metrics():
+        for k in ablation_keys():
             if k in a and k in b and a[k].notna().any() and b[k].notna().any():
                 iv = two_level_bootstrap(_runs(a, k, ids), _runs(b, k, ids), boot)
                 res[k] = {"diff": round(iv.mean, 4), "ci": iv.as_list(),
@@ -79,7 +71,7 @@ def row_scores(results: Path, hits: pd.DataFrame | None, row: str, seeds: Sequen
         if not f.is_file():
             raise FileNotFoundError(f"{f}: missing (run the evaluate stage of {row} seed {s})")
         df = pd.read_csv(f)
-        keep = ["id", "subset", *(k for k in tested_metrics() if k in df)]
+        keep = ["id", "subset", *(k for k in ablation_keys() if k in df)]
         df = df[keep].assign(seed=s)
         for col, key in ((run_name(row, s), "rank1"),
                          (run_name(row, s) + MTCNN_SUFFIX, "rank1_mtcnn")):

@@ -15,6 +15,7 @@ from fss.evaluation.evaluate import SUBSETS, TestPair
 from fss.io import read_rgb
 from fss.metrics.bootstrap import BootstrapParams, bootstrap_ci
 from fss.metrics.recognition import FaceEmbedder, RecognitionParams, rank1
+from fss.runs import MTCNN_SUFFIX
 
 
 def _rgb(path: Path) -> np.ndarray:
@@ -37,7 +38,6 @@ def accuracy_by_subset(hits: np.ndarray, pairs: list[TestPair],
     return out
 
 
-MTCNN_SUFFIX = "@mtcnn"  # hits-table column of a probe set's MTCNN-crop route
 
 
 def recognition_table(pairs: list[TestPair], results: Path, runs: list[str],

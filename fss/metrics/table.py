@@ -110,3 +110,9 @@ def gate_kind(name: str) -> Metric:
         if last.startswith(k) or last.endswith(k):
             return table[k]
     raise KeyError(f"{name}: no gated metric in fss.metrics.table matches")
+
+
+def ablation_keys() -> tuple[str, ...]:
+    """The metrics an ablation step is tested on: every per-image metric and rank-1 that
+    has an interval (FID has no per-image value to resample)."""
+    return tuple(m.key for m in of_kind("image", "recognition") if m.interval)

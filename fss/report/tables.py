@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fss import published as pub
-from fss.metrics.table import of_kind, table_columns
+from fss.metrics.table import ablation_keys, of_kind, table_columns
 from fss.report.cells import (
     DASH,
     DEFAULT_ROWS,
@@ -404,12 +404,6 @@ def rcs_section(rcs: Mapping[str, Any] | None) -> str:
 
 # ---------------------------------------------------------------- are the steps real?
 
-def tested_keys() -> tuple[str, ...]:
-    """The metrics an ablation step is tested on: every per-image metric and rank-1
-    of the table that has an interval (FID has no per-image value to resample)."""
-    return tuple(m.key for m in of_kind("image", "recognition") if m.interval)
-
-
 def claim_keys() -> tuple[str, ...]:
     """The metrics of the paper's Table 3 that we can test per step: published, with a
     per-image value (SSIM and PSNR; the paper gives no rank-1 for its ablation rows)."""
@@ -420,7 +414,7 @@ def _ablation_columns(tests: Mapping[str, Any] | None) -> list[str]:
     """The tested metrics present in the file, in the table's order."""
     present = {k for p in _pairs(tests) for d in (p.get("subsets") or {}).values()
                if isinstance(d, Mapping) for k in d}
-    return [k for k in tested_keys() if k in present]
+    return [k for k in ablation_keys() if k in present]
 
 
 def _diff_title(key: str) -> str:
