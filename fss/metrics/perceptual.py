@@ -121,6 +121,12 @@ class PerceptualMetrics:
         if batch_size < 1:
             raise ValueError(f"evaluate.batch_size must be >= 1, got {batch_size}")
         self.keys, self.device, self.batch_size = tuple(keys), torch.device(device), batch_size
+        if vgg_state is None and {"lpips", "dists"} <= set(keys):
+            # both take the same registry VGG16: read (and sha256-check) it once
+            from fss.weights import resolve
+
+            vgg_state = torch.load(resolve("vgg16_features"), map_location="cpu",
+                                   weights_only=True)
         self.lpips = build_lpips(vgg_state).to(self.device) if "lpips" in keys else None
         self.dists = build_dists(vgg_state).to(self.device) if "dists" in keys else None
 
