@@ -271,8 +271,8 @@ def _train(cfg: TrainingConfig, data: PairSet, out_dir: Path, curves_csv: Path,
                             world_size=info.world_size, amp=method.amp_dtype,
                             channels_last=method.channels_last)
         if main:
-            _final_outputs(method, cfg, summary, run, out_dir, metrics_json,
-                           {"image_size": int(data.photos.shape[-1]), **(model_meta or {})})
+            _final_outputs(method, cfg, summary, run, out_dir, metrics_json, data.size,
+                           model_meta)
         distributed.barrier()  # every process returns once the outputs are complete
         status = "FINISHED"
         return summary
@@ -303,9 +303,9 @@ def _epoch_outputs(method: Method, data: PairSet, cfg: TrainingConfig, epoch: in
 
 
 def _final_outputs(method: Method, cfg: TrainingConfig, summary: dict[str, Any], run,
-                   out_dir: Path, metrics_json: Path, model_meta: dict[str, Any]) -> None:
-    meta = dict(model_meta)
-    export_generator(method, out_dir / "generator.pt", cfg, meta.pop("image_size"), meta,
+                   out_dir: Path, metrics_json: Path, image_size: int,
+                   model_meta: dict[str, Any] | None) -> None:
+    export_generator(method, out_dir / "generator.pt", cfg, image_size, model_meta,
                      iterations=summary["epochs"] * summary["iters_per_epoch"])
     write_json(metrics_json, summary)
     if run is not None:
