@@ -216,8 +216,9 @@ METHOD_DEVIATIONS: tuple[str, ...] = (
     "picks a dense minority (the doubled share is measured, see 'DSS' above).",
     "Photo masks: MediaPipe selfie segmentation (person incl. hair) at 0.5, largest "
     "component, holes filled; the paper does not say how its mask is made.",
-    "Alignment: eyes at (0.40, 0.50) and (0.60, 0.50) of the frame by a 9-copy median of "
-    "MTCNN detections, replicated border; photos without a face fall back to CUFS's native "
+    "Alignment: eyes at (0.40, 0.50) and (0.60, 0.50) of the frame by the median of "
+    "MTCNN detections on `align.copies` rescaled/shifted copies and one refinement on the "
+    "aligned photo, replicated border; photos without a face fall back to CUFS's native "
     "eye positions. The paper only says the images are aligned and resized.",
     "Sketches are 1-channel (generator output and discriminator input); a synthesized "
     "sketch is replicated to 3 channels (plus the mask in mask rows) to be encoded for "

@@ -146,9 +146,9 @@ def tables4_6(rows: Mapping[str, dict | None], floor: Mapping[str, Any] | None =
     return "\n".join(out)
 
 
-def _pct(v: Any) -> float | None:
+def _shown(v: Any, scale: float) -> float | None:
     x = _num(v)
-    return None if x is None else 100.0 * x
+    return None if x is None else scale * x
 
 
 def _crop_text(recognition: Mapping[str, Any]) -> str:
@@ -196,13 +196,14 @@ def table7(recognition: Mapping[str, Any] | None, trained: Sequence[str] = DEFAU
             body.append([row_label(r), NOT_RUN, fmt(paper, 2), DASH]
                         + [NOT_RUN] * (len(pub.SUBSETS) + extra))
             continue
-        ours = _pct(p.get("all"))
+        ours = _shown(p.get("all"), m.scale)
         mt, det = mtcnn.get(r), detectable.get(r)
-        body.append([row_label(r), cell(p, "all", m.decimals, 100.0), fmt(paper, 2),
+        body.append([row_label(r), cell(p, "all", m.decimals, m.scale), fmt(paper, 2),
                      delta(ours, paper, m)]
-                    + [cell(p, s, m.decimals, 100.0) for s in pub.SUBSETS]
-                    + [cell(mt, "all", m.decimals, 100.0) if mt else NOT_RUN,
-                       cell(det, "all", 1, 100.0) if det else NOT_RUN])
+                    + [cell(p, s, m.decimals, m.scale) for s in pub.SUBSETS]
+                    + [cell(mt, "all", m.decimals, METRICS["rank1_mtcnn"].scale) if mt
+                       else NOT_RUN,
+                       cell(det, "all", 1, 100.0) if det else NOT_RUN])  # a share, in %
     out = ["## Table 7: rank-1 face recognition (%, ours vs paper)", ""]
     if recognition is None:
         out += ["`metrics/recognition.json` not found: the recognize stage has not run.", ""]
@@ -467,8 +468,11 @@ def seed_levels(tests: Mapping[str, Any]) -> bool:
 def _seeds_text(tests: Mapping[str, Any]) -> str:
     seeds = tests.get("seeds")
     if isinstance(seeds, Mapping):
-        return "; ".join(f"{pub.NAMES.get(str(r), r)} {_seed_list(v)}" for r, v in seeds.items()
-                         if isinstance(v, Sequence))
+        # the JSON's keys come sorted by name; a reader follows the ablation's order
+        order = [r for r in pub.ABLATION_ROWS if r in seeds]
+        order += [r for r in seeds if r not in order]
+        return "; ".join(f"{pub.NAMES.get(str(r), r)} {_seed_list(seeds[r])}" for r in order
+                         if isinstance(seeds[r], Sequence))
     return _seed_list(seeds) if isinstance(seeds, Sequence) else DASH
 
 
