@@ -601,3 +601,31 @@ def test_official_cut_table_marks_the_fidelity_target():
     assert ar.endswith("| **no** |")                      # FID 13.7 worse: outside 10
     assert "not run" in official_cut_table(ref, None)
     assert official_cut_table(None, ours) == ""
+
+
+def test_report_reads_only_the_seeds_params_declare(tmp_path):
+    """A seed file params do not declare (another run's, e.g. the committed three-seed
+    run's seed 2 after a one-seed run) is neither averaged in nor listed as read."""
+    from fss.report.inputs import load_inputs
+
+    root = tmp_path / "repo"
+    params = yaml.safe_load((Path(__file__).parents[1] / "params.yaml").read_text())
+    params["train"]["seeds"] = [0, 1]
+    params["train"]["baseline_seeds"] = [0]
+    root.mkdir()
+    (root / "params.yaml").write_text(yaml.safe_dump(params))
+    m = root / "metrics"
+    for seed, fid in ((0, 90.0), (1, 100.0), (2, 500.0)):
+        _write(m / "cut" / f"seed{seed}.json", _metrics("cut", "trained", fid, 0.6, 16.0,
+                                                         seed=seed))
+        _write(m / "pix2pix" / f"seed{seed}.json", _metrics("pix2pix", "trained", fid, 0.5,
+                                                             17.0, seed=seed))
+    inp = load_inputs(root)
+    assert inp.rows["cut"]["seeds"] == [0, 1]
+    assert inp.rows["cut"]["subsets"]["cuhk"]["fid"] == pytest.approx(95.0)
+    assert inp.rows["pix2pix"]["subsets"]["cuhk"]["fid"] == pytest.approx(90.0)
+    assert "cut/seed2.json" not in inp.files and "pix2pix/seed1.json" not in inp.files
+    assert "cut/seed1.json" in inp.files
+    # params that are not a complete set (a hand-made tree): every seed present is read
+    (root / "params.yaml").write_text(yaml.safe_dump({"rows": {"cut": {}}}))
+    assert load_inputs(root).rows["cut"]["seeds"] == [0, 1, 2]

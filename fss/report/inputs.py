@@ -70,10 +70,20 @@ def _evaluation(path: Path) -> dict | None:
     return d if d is not None and isinstance(d.get("subsets"), dict) else None
 
 
-def metrics_files(root: Path) -> list[str]:
-    """Every metrics file present, relative to ``metrics/`` (for the provenance table)."""
+def metrics_files(root: Path, seeds: Mapping[str, list[int]] | None = None) -> list[str]:
+    """Every metrics file present, relative to ``metrics/`` (for the provenance table),
+    less the seed files of a row that ``seeds`` does not declare (not read)."""
     m = Path(root) / "metrics"
-    return sorted(str(p.relative_to(m)) for p in m.rglob("*.json")) if m.is_dir() else []
+    if not m.is_dir():
+        return []
+
+    def read(rel: Path) -> bool:
+        row_dir = rel.parent.name
+        seed = SEED_DIR.match(rel.stem)
+        return not (seeds is not None and seed and row_dir in seeds
+                    and int(seed.group(1)) not in seeds[row_dir])
+
+    return sorted(str(rel) for p in m.rglob("*.json") if read(rel := p.relative_to(m)))
 
 
 def _manifest_counts(path: Path) -> tuple[int, int] | None:
@@ -124,10 +134,25 @@ def split_kid_spread(d: dict | None) -> dict | None:
     return out
 
 
-def seed_runs(folder: Path, row: str, read: Callable[[Path], dict | None]) -> dict | None:
-    """``folder/<row>/seed<k>.json`` of every seed present, summarised (mean ± std when
-    several); None when the row has none."""
-    runs = {s: d for s, p in seed_paths(folder, row).items() if (d := read(p)) is not None}
+def declared_seeds(params: Mapping[str, Any]) -> dict[str, list[int]] | None:
+    """Each row's seeds as params declare them (``fss.params.row_seeds``), or None when
+    params are not a complete, valid set (then every seed present is read)."""
+    from fss.params import ParamsError, check_params, row_seeds
+
+    try:
+        return row_seeds(check_params(dict(params)))
+    except (ParamsError, ValueError, TypeError):
+        return None
+
+
+def seed_runs(folder: Path, row: str, read: Callable[[Path], dict | None],
+              seeds: list[int] | None = None) -> dict | None:
+    """``folder/<row>/seed<k>.json`` summarised (mean ± std when several) over ``seeds``
+    (None: every seed present); None when the row has none. A file of a seed that params
+    do not declare is left out: it is another run's (e.g. the committed three-seed run's
+    seed 2 after a one-seed run), and averaging it in would mix two runs."""
+    runs = {s: d for s, p in seed_paths(folder, row).items()
+            if (seeds is None or s in seeds) and (d := read(p)) is not None}
     return summarize_seeds(list(runs.values()), list(runs)) if runs else None
 
 
@@ -172,13 +197,18 @@ def load_inputs(root: Path) -> Inputs:
     params = yaml.safe_load(params_path.read_text()) if params_path.is_file() else {}
     params = params if isinstance(params, dict) else {}
     trained = trained_rows(params)
+    seeds = declared_seeds(params)
     m = root / "metrics"
     ablation = _json(m / "ablation_tests.json")
+
+    def of(r: str) -> list[int] | None:
+        return None if seeds is None else seeds.get(r)
+
     return Inputs(
         params=params,
-        rows={**{r: seed_runs(m, r, _evaluation_runs) for r in trained},
+        rows={**{r: seed_runs(m, r, _evaluation_runs, of(r)) for r in trained},
               **{r: _evaluation_runs(m / f"{r}.json") for r in REFERENCES}},
-        train={r: seed_runs(m / "train", r, _json) for r in trained},
+        train={r: seed_runs(m / "train", r, _json, of(r)) for r in trained},
         recognition=_recognition(m / "recognition.json"),
         floor=_evaluation_runs(m / "fid_floor.json"),
         ablation=ablation if ablation is not None and "pairs" in ablation else None,
@@ -188,7 +218,7 @@ def load_inputs(root: Path) -> Inputs:
         source=_key_values(root / "data" / "raw" / "source.csv"),
         manifest=_manifest_counts(root / "data" / "raw" / "manifest.csv"),
         test_ids=_test_ids(root / "data" / "splits.csv"),
-        files=metrics_files(root),
+        files=metrics_files(root, seeds),
         official_cut_reference=_json(root / "benchmarks" / "official_cut_reference.json"),
         official_cut=_json(m / "official_cut.json"),
     )
