@@ -167,7 +167,7 @@ def test_dss_doubles_a_minority_on_real_cufs(weights_dir, tmp_path):
     functions), an RCS net pre-trained on the graded labels gives maps on which DSS, at
     the paper's threshold 0.8, doubles between 10 % and 50 % of the sampled locations
     at every NCE layer (binary labels gave ~90 %)."""
-    from fss.data.align import EyeDetector, align_pair, alignment_matrix
+    from fss.data.align import EyeDetector, align_pair
     from fss.data.masks import MaskParams, SelfieSegmenter, selfie_mask
     from fss.io import read_gray, read_rgb, save_png
     from fss.models.generator import GeneratorParams, ResnetGenerator
@@ -187,8 +187,7 @@ def test_dss_doubles_a_minority_on_real_cufs(weights_dir, tmp_path):
     for r in pairs.itertuples():
         photo = read_rgb(cufs / r.photo)
         eyes, _ = det(photo)
-        a = align_pair(photo, read_gray(cufs / r.sketch), eyes, ap,
-                       matrix=alignment_matrix(photo.shape[1], photo.shape[0], eyes, ap))
+        a = align_pair(photo, read_gray(cufs / r.sketch), eyes, ap)
         save_png(tmp_path / "photos" / f"{r.id}.png", a.photo)
         save_png(tmp_path / "sketches" / f"{r.id}.png", a.sketch)
         save_png(tmp_path / "masks" / f"{r.id}.png",
@@ -207,8 +206,8 @@ def test_dss_doubles_a_minority_on_real_cufs(weights_dir, tmp_path):
     for layer, f in zip(layers, feats, strict=True):
         shares = []
         for k, r in enumerate(rows):
-            face, hair = (torch.tensor(read_gray(tmp_path / "maps" / f"{r['id']}_{k}.png"),
-                                       dtype=torch.float32) / 255 for k in ("face", "hair"))
+            face, hair = (torch.tensor(read_gray(tmp_path / "maps" / f"{r['id']}_{part}.png"),
+                                       dtype=torch.float32) / 255 for part in ("face", "hair"))
             h, w = f.shape[-2:]
             idx = dynamic_indices(resize_map(face, h, w), resize_map(hair, h, w),
                                   sp, torch.Generator().manual_seed(k))

@@ -229,10 +229,15 @@ def alignment_matrix(width: int, height: int, eyes: np.ndarray | None,
 
 
 def align_pair(photo: np.ndarray, sketch: np.ndarray | None, eyes: np.ndarray | None,
-               p: AlignParams, matrix: np.ndarray | None = None) -> AlignedPair:
-    """Warp photo (and sketch, same transform) so ``eyes`` land on the targets."""
+               p: AlignParams, refine=None) -> AlignedPair:
+    """Warp photo (and sketch, same transform) so ``eyes`` land on the targets. With
+    ``refine`` (an eye detector) and detected ``eyes``, the transform is corrected by
+    detecting again on the warped photo (``refine_matrix``): the align stage and
+    ``fss sketch`` both align this way."""
     h, w = photo.shape[:2]
-    m = alignment_matrix(w, h, eyes, p) if matrix is None else matrix
+    m = alignment_matrix(w, h, eyes, p)
+    if refine is not None and eyes is not None:
+        m = refine_matrix(photo, m, refine, p)
     out_sketch = None
     if sketch is not None:
         out_sketch = warp_image(sketch, m, p.size, fill=paper_colour(sketch))
@@ -309,10 +314,7 @@ def align_dataset(raw: Path, out: Path, p: AlignParams, device: str = "cpu") -> 
             elif prob < p.min_confidence:
                 reason = f"face probability {prob:.2f} < {p.min_confidence}"
             use = eyes if not reason else None
-            m = alignment_matrix(photo.shape[1], photo.shape[0], use, p)
-            if use is not None and detector is not None:
-                m = refine_matrix(photo, m, detector, p)
-            a = align_pair(photo, sketch, use, p, matrix=m)
+            a = align_pair(photo, sketch, use, p, refine=detector)
             save_png(tmp / "photos" / f"{r['id']}.png", a.photo)
             save_png(tmp / "sketches" / f"{r['id']}.png", a.sketch)
             rec = {"id": r["id"], "subset": r["subset"], "split": r["split"],

@@ -14,13 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fss.data.align import (
-    AlignParams,
-    align_pair,
-    alignment_matrix,
-    refine_matrix,
-    warp_image,
-)
+from fss.data.align import AlignParams, align_pair, warp_image
 from fss.data.masks import MaskParams
 from fss.inference.runtime import Runner
 from fss.inference.tensors import generator_input, sketch_uint8
@@ -147,9 +141,7 @@ class Sketcher:
             raise NoFaceError("no face found" if eyes is None
                               else f"face confidence {prob:.2f} below "
                                    f"align.min_confidence {self.align.min_confidence}")
-        eyes = np.asarray(eyes)
-        m = refine_matrix(rgb, alignment_matrix(w, h, eyes, self.align), self.detect, self.align)
-        aligned = align_pair(rgb, None, eyes, self.align, matrix=m)
+        aligned = align_pair(rgb, None, np.asarray(eyes), self.align, refine=self.detect)
         mask = self.segment(aligned.photo) if self.mask_input else None
         y = self.run(generator_input(aligned.photo, mask, self.mask_input))
         return sketch_uint8(y[0, 0]), aligned.matrix

@@ -37,14 +37,19 @@ def fsim(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
     return piq.fsim(fake, real, data_range=255.0, chromatic=False, reduction="none")
 
 
+def registry_vgg16() -> dict[str, torch.Tensor]:
+    """The registry's VGG16 ``features`` weights (sha256-checked by ``resolve``)."""
+    from fss.weights import resolve
+
+    return torch.load(resolve("vgg16_features"), map_location="cpu", weights_only=True)
+
+
 def load_vgg16_convs(net: nn.Module, state: dict[str, torch.Tensor] | None = None) -> nn.Module:
     """Load torchvision's vgg16().features weights (the registry file unless ``state``
     is given) into a network built from those layers, whose conv layers keep their
     index in ``features`` as their name (lpips's slices, DISTS's stages)."""
     if state is None:
-        from fss.weights import resolve
-
-        state = torch.load(resolve("vgg16_features"), map_location="cpu", weights_only=True)
+        state = registry_vgg16()
     loaded = set()
     for name, module in net.named_modules():
         idx = name.rsplit(".", 1)[-1]
@@ -122,11 +127,7 @@ class PerceptualMetrics:
             raise ValueError(f"evaluate.batch_size must be >= 1, got {batch_size}")
         self.keys, self.device, self.batch_size = tuple(keys), torch.device(device), batch_size
         if vgg_state is None and {"lpips", "dists"} <= set(keys):
-            # both take the same registry VGG16: read (and sha256-check) it once
-            from fss.weights import resolve
-
-            vgg_state = torch.load(resolve("vgg16_features"), map_location="cpu",
-                                   weights_only=True)
+            vgg_state = registry_vgg16()  # both take it: read (and sha256-check) it once
         self.lpips = build_lpips(vgg_state).to(self.device) if "lpips" in keys else None
         self.dists = build_dists(vgg_state).to(self.device) if "dists" in keys else None
 

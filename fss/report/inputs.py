@@ -137,11 +137,11 @@ def split_kid_spread(d: dict | None) -> dict | None:
 def declared_seeds(params: Mapping[str, Any]) -> dict[str, list[int]] | None:
     """Each row's seeds as params declare them (``fss.params.row_seeds``), or None when
     params are not a complete, valid set (then every seed present is read)."""
-    from fss.params import ParamsError, check_params, row_seeds
+    from fss.params import check_params, row_seeds
 
     try:
         return row_seeds(check_params(dict(params)))
-    except (ParamsError, ValueError, TypeError):
+    except (ValueError, TypeError):  # ParamsError is a ValueError
         return None
 
 

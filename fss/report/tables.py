@@ -197,12 +197,11 @@ def table7(recognition: Mapping[str, Any] | None, trained: Sequence[str] = DEFAU
                         + [NOT_RUN] * (len(pub.SUBSETS) + extra))
             continue
         ours = _shown(p.get("all"), m.scale)
-        mt, det = mtcnn.get(r), detectable.get(r)
+        mt, det, mm = mtcnn.get(r), detectable.get(r), METRICS["rank1_mtcnn"]
         body.append([row_label(r), cell(p, "all", m.decimals, m.scale), fmt(paper, 2),
                      delta(ours, paper, m)]
                     + [cell(p, s, m.decimals, m.scale) for s in pub.SUBSETS]
-                    + [cell(mt, "all", m.decimals, METRICS["rank1_mtcnn"].scale) if mt
-                       else NOT_RUN,
+                    + [cell(mt, "all", mm.decimals, mm.scale) if mt else NOT_RUN,
                        cell(det, "all", 1, 100.0) if det else NOT_RUN])  # a share, in %
     out = ["## Table 7: rank-1 face recognition (%, ours vs paper)", ""]
     if recognition is None:
