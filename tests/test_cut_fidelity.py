@@ -13,7 +13,7 @@ from fss.models.layers import init_weights
 from fss.training.config import LossParams, RowParams, TrainingConfig, TrainParams
 from fss.training.dataset import PairSet, load_size, make_batch
 from fss.training.loop import _train_epoch, crops_in_epoch
-from fss.training.methods import CUTMethod
+from fss.training.methods import CUTMethod, loss_values
 from tests.conftest import tiny_pairs
 from tests.test_training import TINY_MODEL, TINY_SAMPLING
 
@@ -29,7 +29,7 @@ def _one_step(row: RowParams, nce_idt: bool) -> tuple[CUTMethod, dict[str, float
     torch.manual_seed(0)
     m = CUTMethod(_cfg(row, nce_idt))
     b = make_batch(tiny_pairs(), 0, False, torch.device("cpu"))
-    return m, m.step(b, torch.Generator().manual_seed(1))
+    return m, loss_values(m.step(b, torch.Generator().manual_seed(1)))
 
 
 @pytest.mark.parametrize("row", [RowParams(sampling="uniform"),

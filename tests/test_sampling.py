@@ -2,6 +2,7 @@ import torch
 
 from fss.training.sampling import (
     SamplingParams,
+    doubled_share,
     dynamic_indices,
     region_indices,
     resize_map,
@@ -73,26 +74,27 @@ def test_same_indices_for_query_and_key_from_one_draw():
     p = SamplingParams()
     a = sample_indices("dss", 16, 16, face, hair, p, _gen(4))
     b = sample_indices("dss", 16, 16, face, hair, p, _gen(4))
-    assert torch.equal(a, b)
+    assert torch.equal(a.idx, b.idx)
+    # the count the sampler kept is the one doubled_share would recompute
+    assert a.distinct == torch.unique(a.idx).numel()
+    assert a.doubled_share() == doubled_share(a.idx) > 0
 
 
 def test_maps_resized_to_layer_size():
     face, hair = _maps(32, 32)
     r = resize_map(face, 8, 8)
     assert r.shape == (8, 8) and torch.isclose(r.mean(), face.mean())
-    idx = sample_indices("rcs", 8, 8, face, hair, SamplingParams(), _gen())
+    idx = sample_indices("rcs", 8, 8, face, hair, SamplingParams(), _gen()).idx
     assert idx.max() < 64
     assert resize_map(face, 38, 38).shape == (38, 38)   # layer 0: padded input
 
 
 def test_empty_regions_fall_back_to_uniform():
     z = torch.zeros(8, 8)
-    stats: dict[str, int] = {}
-    idx = sample_indices("rcs", 8, 8, z, z, SamplingParams(num_patches=10), _gen(), stats)
-    assert idx.numel() == 10 and stats == {"fallbacks": 1}
+    got = sample_indices("rcs", 8, 8, z, z, SamplingParams(num_patches=10), _gen())
+    assert got.idx.numel() == 10 and got.fell_back and got.distinct == 10
     face, hair = _maps(8, 8)
-    sample_indices("rcs", 8, 8, face, hair, SamplingParams(), _gen(), stats)
-    assert stats == {"fallbacks": 1}   # real regions: no fallback counted
+    assert not sample_indices("rcs", 8, 8, face, hair, SamplingParams(), _gen()).fell_back
 
 
 def test_unknown_strategy_is_an_error():

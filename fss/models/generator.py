@@ -66,11 +66,14 @@ class ResnetGenerator(nn.Module):
                              f"got {x.shape[1]}")
         return self.model(x)
 
-    def encode(self, x: torch.Tensor, layers: tuple[int, ...]) -> list[torch.Tensor]:
-        """Outputs of the listed encoder layers, in order (stops after the last)."""
+    def _check_layers(self, layers: tuple[int, ...]) -> None:
         bad = [i for i in layers if not 0 <= i < self.n_encoder_layers]
         if bad:
             raise ValueError(f"nce layers {bad} outside the encoder (0..{self.n_encoder_layers - 1})")
+
+    def encode(self, x: torch.Tensor, layers: tuple[int, ...]) -> list[torch.Tensor]:
+        """Outputs of the listed encoder layers, in order (stops after the last)."""
+        self._check_layers(layers)
         feats, last = [], max(layers)
         for i, layer in enumerate(self.model):
             x = layer(x)
@@ -79,6 +82,21 @@ class ResnetGenerator(nn.Module):
             if i == last:
                 break
         return feats
+
+    def forward_with_features(self, x: torch.Tensor, layers: tuple[int, ...]
+                              ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The output and, from the same pass, the listed encoder layers' outputs: the
+        PatchNCE keys of the input, which a second ``encode`` would only recompute."""
+        if x.shape[1] != self.in_channels:
+            raise ValueError(f"generator expects {self.in_channels} input channels, "
+                             f"got {x.shape[1]}")
+        self._check_layers(layers)
+        feats = []
+        for i, layer in enumerate(self.model):
+            x = layer(x)
+            if i in layers:
+                feats.append(x)
+        return x, feats
 
     def layer_channels(self, layers: tuple[int, ...]) -> list[int]:
         """Channels of each listed encoder layer's output (to size the MLP heads)."""

@@ -108,8 +108,8 @@ class Batch:
     photo: torch.Tensor
     sketch: torch.Tensor
     mask: torch.Tensor
-    face: torch.Tensor | None
-    hair: torch.Tensor | None
+    face: torch.Tensor | None   # RCS maps stay on the host: they only feed the sampler,
+    hair: torch.Tensor | None   # which draws from a CPU generator (no device round trip)
     unpaired_sketch: torch.Tensor | None = None   # CycleGAN's sketch from another pair
 
 
@@ -128,7 +128,8 @@ def make_batch(data: PairSet, i: int, flip: bool, device: torch.device,
         top, left = c
         return x[..., top:top + size, left:left + size]
 
-    def get(t: torch.Tensor | None, j: int = i, c: Crop | None = crop) -> torch.Tensor | None:
+    def get(t: torch.Tensor | None, j: int = i, c: Crop | None = crop,
+            device: torch.device = device) -> torch.Tensor | None:
         if t is None:
             return None
         x = window(t[j : j + 1], c)
@@ -136,7 +137,8 @@ def make_batch(data: PairSet, i: int, flip: bool, device: torch.device,
 
     if (crop is not None or unpaired_crop is not None) and size is None:
         raise ValueError("a crop needs the crop size")
+    host = torch.device("cpu")
     return Batch(photo=get(data.photos), sketch=get(data.sketches), mask=get(data.masks),
-                 face=get(data.face), hair=get(data.hair),
+                 face=get(data.face, device=host), hair=get(data.hair, device=host),
                  unpaired_sketch=(get(data.sketches, unpaired, unpaired_crop)
                                   if unpaired is not None else None))

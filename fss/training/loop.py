@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
@@ -197,7 +196,7 @@ def _train_epoch(method: Method, data: PairSet, cfg: TrainingConfig, epoch: int,
     src = scaled if scaled is not None and crops_in_epoch(cfg.train, epoch) else None
     order = epoch_order(n, cfg.seed, epoch)
     steps = steps_per_epoch(iters, w)
-    sums: dict[str, float] = {}
+    per_step: dict[str, list[torch.Tensor | float]] = {}
     for step in range(steps):
         pos = sample_position(step, info.rank, w)
         gen = iteration_generator(cfg.seed, epoch, pos)
@@ -213,18 +212,36 @@ def _train_epoch(method: Method, data: PairSet, cfg: TrainingConfig, epoch: int,
         pairs = src if src is not None else data
         batch = method.prepare(make_batch(pairs, order[pos % n], flip, device, unpaired,
                                           crop, unpaired_crop, data.size))
-        losses = method.step(batch, gen)
-        for k, v in losses.items():
-            if not math.isfinite(v):
-                where = f" (rank {info.rank})" if w > 1 else ""
-                raise FloatingPointError(
-                    f"train {cfg.row_name}: loss {k} became {v} at epoch {epoch + 1}, "
-                    f"iteration {step + 1}{where} (lower train.lr?)")
-            sums[k] = sums.get(k, 0.0) + v
+        for k, v in method.step(batch, gen).items():
+            per_step.setdefault(k, []).append(v)
         bar.update(1)
+    sums = epoch_sums(per_step, f"train {cfg.row_name}", epoch,
+                      f" (rank {info.rank})" if w > 1 else "")
     if w > 1:
         sums = distributed.all_reduce_sums(sums, device)
     return {k: v / (steps * w) for k, v in sums.items()}
+
+
+def epoch_sums(per_step: dict[str, list[torch.Tensor | float]], who: str, epoch: int,
+               where: str = "") -> dict[str, float]:
+    """Each loss summed over the epoch's steps, read from the device once per loss
+    (the steps return device tensors). A non-finite value stops the run naming the
+    first step it appeared at, before this epoch's checkpoint replaces the last good one."""
+    sums: dict[str, float] = {}
+    first_bad: tuple[int, str, float] | None = None
+    for k, values in per_step.items():
+        col = torch.stack([v.detach().reshape(()).double() if isinstance(v, torch.Tensor)
+                           else torch.tensor(float(v), dtype=torch.float64) for v in values]
+                          ).cpu()
+        bad = (~torch.isfinite(col)).nonzero()
+        if len(bad) and (first_bad is None or int(bad[0]) < first_bad[0]):
+            first_bad = (int(bad[0]), k, float(col[int(bad[0])]))
+        sums[k] = float(col.sum())
+    if first_bad is not None:
+        i, k, v = first_bad
+        raise FloatingPointError(f"{who}: loss {k} became {v} at epoch {epoch + 1}, "
+                                 f"iteration {i + 1}{where} (lower train.lr?)")
+    return sums
 
 
 def _train(cfg: TrainingConfig, data: PairSet, out_dir: Path, curves_csv: Path,

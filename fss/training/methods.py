@@ -22,7 +22,7 @@ from fss.training import distributed
 from fss.training.config import TrainingConfig, TrainParams
 from fss.training.dataset import Batch
 from fss.training.losses import PerceptualLoss, gan_loss, l1_loss
-from fss.training.sampling import doubled_share, sample_indices
+from fss.training.sampling import resize_map, sample_indices
 
 NET_INPUTS = ("photo", "sketch", "mask", "unpaired_sketch")
 
@@ -80,6 +80,12 @@ def _gray(rgb: torch.Tensor) -> torch.Tensor:
     return (rgb * w).sum(dim=1, keepdim=True)
 
 
+def loss_values(losses: dict[str, torch.Tensor | float]) -> dict[str, float]:
+    """A step's losses as floats: one host read each, so for tests and tools, not for
+    the loop (which reads an epoch's worth at once, ``fss.training.loop.epoch_sums``)."""
+    return {k: float(v) for k, v in losses.items()}
+
+
 class Method:
     nets: dict[str, nn.Module]
     optims: dict[str, torch.optim.Optimizer]
@@ -90,7 +96,10 @@ class Method:
     channels_last = False
     device_type = "cpu"
 
-    def step(self, batch: Batch, gen: torch.Generator) -> dict[str, float]:
+    def step(self, batch: Batch, gen: torch.Generator) -> dict[str, torch.Tensor | float]:
+        """One optimisation step. Losses come back as detached device tensors (floats
+        for sampling statistics): the loop reads them once per epoch, since a read per
+        loss per step is a host synchronisation on a GPU."""
         raise NotImplementedError
 
     def generator_input(self, photo: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -192,46 +201,57 @@ class CUTMethod(Method):
         in mask rows, the same mask appended, so query and key share one encoder."""
         return self.generator_input(sketch.expand(-1, 3, -1, -1), mask)
 
-    def nce_loss(self, src: torch.Tensor, fake_in: torch.Tensor, batch: Batch,
+    def layer_maps(self, batch: Batch, sizes: Sequence[tuple[int, int]]
+                   ) -> list[tuple[torch.Tensor | None, torch.Tensor | None]]:
+        """The RCS face / hair maps at each NCE layer's size, made once per step for
+        both PatchNCE terms. They are host tensors (``make_batch``): the sampler draws
+        from a CPU generator, so a run replays the same locations on any device."""
+        if batch.face is None or batch.hair is None or self.cfg.row.sampling == "uniform":
+            return [(None, None)] * len(sizes)
+        face, hair = batch.face[0, 0], batch.hair[0, 0]
+        return [(resize_map(face, h, w), resize_map(hair, h, w)) for h, w in sizes]
+
+    def nce_loss(self, feats_q: Sequence[torch.Tensor], feats_k: Sequence[torch.Tensor],
+                 maps: Sequence[tuple[torch.Tensor | None, torch.Tensor | None]],
                  gen: torch.Generator) -> tuple[torch.Tensor, dict[str, float]]:
-        """PatchNCE between ``src`` (keys) and ``fake_in`` (queries) over the NCE
-        layers, with this row's sampler; and what the sampling did: the share of
+        """PatchNCE between the query features (of G's output, in the input layout) and
+        the key features (of G's input, read off the forward that made the output) over
+        the NCE layers, with this row's sampler; and what the sampling did: the share of
         layers that fell back to uniform and, for DSS, the share of sampled locations
         that were doubled at each layer."""
-        g, h, m = self.nets["G"], self.nets["H"], self.cfg.model
-        feats_k = self.amp(g.encode, src, m.nce_layers)
-        feats_q = self.amp(g.encode, fake_in, m.nce_layers)
-        face = batch.face[0, 0].cpu() if batch.face is not None else None
-        hair = batch.hair[0, 0].cpu() if batch.hair is not None else None
-        total = torch.zeros((), device=src.device)
-        stats: dict[str, int] = {}
+        h, m, row = self.nets["H"], self.cfg.model, self.cfg.row
+        total = torch.zeros((), device=feats_q[0].device)
+        fallbacks = 0
         sampling: dict[str, float] = {}
-        for layer, (fq, fk) in enumerate(zip(feats_q, feats_k, strict=True)):
+        for layer, (fq, fk, (face, hair)) in enumerate(zip(feats_q, feats_k, maps, strict=True)):
             hh, ww = fk.shape[-2:]
-            idx = sample_indices(self.cfg.row.sampling, hh, ww, face, hair, self.cfg.sampling, gen,
-                                 stats)
-            if self.cfg.row.sampling == "dss":
-                sampling[f"doubled_L{m.nce_layers[layer]}"] = doubled_share(idx)
-            idx = idx.to(src.device)
-            q, k = self.amp(h, fq, layer, idx), self.amp(h, fk, layer, idx)
-            total = total + patch_nce_loss(q, k, idx, m.nce_t)
-        if self.cfg.row.sampling != "uniform":
+            loc = sample_indices(row.sampling, hh, ww, face, hair, self.cfg.sampling, gen)
+            fallbacks += loc.fell_back
+            if row.sampling == "dss":
+                sampling[f"doubled_L{m.nce_layers[layer]}"] = loc.doubled_share()
+            idx = loc.idx.to(fk.device)
+            with torch.no_grad():  # keys are constants of the loss (CUT detaches them)
+                k = self.amp(h, fk.detach(), layer, idx)
+            total = total + patch_nce_loss(self.amp(h, fq, layer, idx), k, idx, m.nce_t)
+        if row.sampling != "uniform":
             # Share of layers whose RCS regions were too small and sampled uniformly
             # instead: 0 with working RCS maps; 1 means the row is silently plain CUT.
-            sampling["sampling_fallback"] = stats.get("fallbacks", 0) / len(feats_q)
+            sampling["sampling_fallback"] = fallbacks / len(feats_q)
         return total / len(feats_q), sampling
 
-    def step(self, batch: Batch, gen: torch.Generator) -> dict[str, float]:
+    def step(self, batch: Batch, gen: torch.Generator) -> dict[str, torch.Tensor | float]:
         g, d = self.nets["G"], self.nets["D"]
-        lp, mode = self.cfg.loss, self.cfg.model.gan_mode
+        lp, mode, layers = self.cfg.loss, self.cfg.model.gan_mode, self.cfg.model.nce_layers
         src = self.generator_input(batch.photo, batch.mask)
         if lp.nce_idt:
             # CUT runs photo and sketch through G as one batch of two (instance norm
-            # keeps them independent); G(sketch) only feeds the identity term.
+            # keeps them independent); G(sketch) only feeds the identity term. The same
+            # pass gives both terms' keys.
             sketch_in = self.encoder_input_of_sketch(batch.sketch, batch.mask)
-            fake, idt = self.amp(g, torch.cat([src, sketch_in])).chunk(2)
+            out, feats = self.amp(g.forward_with_features, torch.cat([src, sketch_in]), layers)
+            fake, idt = out.chunk(2)
         else:
-            fake = self.amp(g, src)
+            fake, feats = self.amp(g.forward_with_features, src, layers)
 
         d.requires_grad_(True)
         loss_d = 0.5 * (gan_loss(self.amp(d, fake.detach()), False, mode)
@@ -240,13 +260,21 @@ class CUTMethod(Method):
 
         d.requires_grad_(False)
         loss_gan = gan_loss(self.amp(d, fake), True, mode)
-        loss_nce, sampling = self.nce_loss(src, self.encoder_input_of_sketch(fake, batch.mask),
-                                           batch, gen)
-        out = {"D": loss_d.item(), "G_GAN": loss_gan.item(), "NCE": loss_nce.item(), **sampling}
+        queries_of = [self.encoder_input_of_sketch(fake, batch.mask)]
         if lp.nce_idt:
-            loss_idt, _ = self.nce_loss(sketch_in, self.encoder_input_of_sketch(idt, batch.mask),
-                                        batch, gen)
-            out["NCE_idt"] = loss_idt.item()
+            queries_of.append(self.encoder_input_of_sketch(idt, batch.mask))
+        # The queries of both terms in one encoder pass (again a batch of two).
+        feats_q = self.amp(g.encode, torch.cat(queries_of), layers)
+        maps = self.layer_maps(batch, [f.shape[-2:] for f in feats])
+        loss_nce, sampling = self.nce_loss([f[:1] for f in feats_q], [f[:1] for f in feats],
+                                           maps, gen)
+        out_losses: dict[str, torch.Tensor | float] = {
+            "D": loss_d.detach(), "G_GAN": loss_gan.detach(), "NCE": loss_nce.detach(),
+            **sampling}
+        if lp.nce_idt:
+            loss_idt, _ = self.nce_loss([f[1:] for f in feats_q], [f[1:] for f in feats],
+                                        maps, gen)
+            out_losses["NCE_idt"] = loss_idt.detach()
             loss_nce = 0.5 * (loss_nce + loss_idt)
         loss_l1 = l1_loss(fake, batch.sketch)
         total = loss_gan + lp.beta * loss_nce
@@ -255,11 +283,12 @@ class CUTMethod(Method):
             if self.perceptual is not None:
                 loss_p = self.amp(self.perceptual, fake, batch.sketch)
                 total = total + lp.gamma * loss_p
-                out["perceptual"] = loss_p.item()
+                out_losses["perceptual"] = loss_p.detach()
         self.step_optimizers(["G", "H"], total)
-        out["L1"] = loss_l1.item()  # logged for every row; a loss term only with pixel_losses
-        out["G_total"] = total.item()
-        return out
+        # L1 is logged for every row; a loss term only with pixel_losses.
+        out_losses["L1"] = loss_l1.detach()
+        out_losses["G_total"] = total.detach()
+        return out_losses
 
 
 class Pix2PixMethod(Method):
@@ -275,7 +304,7 @@ class Pix2PixMethod(Method):
         self.nets = {"G": g, "D": d}
         self.optims = {"G": _adam(g.parameters(), cfg), "D": _adam(d.parameters(), cfg)}
 
-    def step(self, batch: Batch, gen: torch.Generator) -> dict[str, float]:
+    def step(self, batch: Batch, gen: torch.Generator) -> dict[str, torch.Tensor | float]:
         g, d, mode = self.nets["G"], self.nets["D"], self.cfg.model.gan_mode
         fake = self.amp(g, batch.photo)
         d.requires_grad_(True)
@@ -289,8 +318,8 @@ class Pix2PixMethod(Method):
         loss_l1 = l1_loss(fake, batch.sketch)
         total = loss_gan + self.cfg.loss.pix2pix_l1 * loss_l1
         self.step_optimizers(["G"], total)
-        return {"D": loss_d.item(), "G_GAN": loss_gan.item(), "L1": loss_l1.item(),
-                "G_total": total.item()}
+        return {"D": loss_d.detach(), "G_GAN": loss_gan.detach(), "L1": loss_l1.detach(),
+                "G_total": total.detach()}
 
 
 class CycleGANMethod(Method):
@@ -312,7 +341,7 @@ class CycleGANMethod(Method):
                        cfg),
         }
 
-    def step(self, batch: Batch, gen: torch.Generator) -> dict[str, float]:
+    def step(self, batch: Batch, gen: torch.Generator) -> dict[str, torch.Tensor | float]:
         g, f = self.nets["G"], self.nets["F"]
         ds, dp = self.nets["D_sketch"], self.nets["D_photo"]
         lp, mode = self.cfg.loss, self.cfg.model.gan_mode
@@ -341,8 +370,8 @@ class CycleGANMethod(Method):
         self.step_optimizers(["D"], loss_d)
         with torch.no_grad():
             l1 = l1_loss(fake_s, batch.sketch)
-        return {"D": loss_d.item(), "G_GAN": loss_gan.item(), "cycle": loss_cyc.item(),
-                "identity": loss_idt.item(), "L1": l1.item(), "G_total": total.item()}
+        return {"D": loss_d.detach(), "G_GAN": loss_gan.detach(), "cycle": loss_cyc.detach(),
+                "identity": loss_idt.detach(), "L1": l1.detach(), "G_total": total.detach()}
 
 
 def build_method(cfg: TrainingConfig, perceptual: PerceptualLoss | None = None) -> Method:

@@ -8,6 +8,7 @@ indices are applied to the query (synthesized sketch) and the key (photo) featur
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -78,11 +79,23 @@ def dynamic_indices(face: torch.Tensor, hair: torch.Tensor, p: SamplingParams,
     return torch.cat([idx, idx[density > p.dss_threshold]])
 
 
-def doubled_share(idx: torch.Tensor) -> float:
+def doubled_share(idx: torch.Tensor, distinct: int | None = None) -> float:
     """Of the distinct locations in ``idx``, the share that appear twice (DSS's
-    doubled ones): the measure of how selective DSS's density threshold is."""
-    distinct = torch.unique(idx).numel()
+    doubled ones): the measure of how selective DSS's density threshold is.
+    ``distinct``: their count where the caller has it already."""
+    if distinct is None:
+        distinct = torch.unique(idx).numel()
     return (idx.numel() - distinct) / distinct if distinct else 0.0
+
+
+class Locations(NamedTuple):
+    """One layer's sampled locations, with what the sampler learned drawing them."""
+    idx: torch.Tensor      # flat indices, a DSS twin repeated
+    distinct: int          # distinct locations among them
+    fell_back: bool        # a region strategy that had to sample uniformly
+
+    def doubled_share(self) -> float:
+        return doubled_share(self.idx, self.distinct)
 
 
 def same_location_mask(idx: torch.Tensor) -> torch.Tensor:
@@ -93,16 +106,16 @@ def same_location_mask(idx: torch.Tensor) -> torch.Tensor:
 
 def sample_indices(strategy: str, h: int, w: int, face: torch.Tensor | None,
                    hair: torch.Tensor | None, p: SamplingParams,
-                   generator: torch.Generator, stats: dict[str, int] | None = None
-                   ) -> torch.Tensor:
-    """Indices for one image at one layer of size ``h x w``; the maps are resized to
-    it. Region strategies fall back to uniform only when the maps hold fewer than two
-    region locations at this layer (no contrast is possible otherwise); ``stats``
-    counts those fallbacks under "fallbacks" so training can report them."""
+                   generator: torch.Generator) -> Locations:
+    """Locations for one image at one layer of size ``h x w``; the maps are resized to
+    it (a no-op for maps already at that size). Region strategies fall back to
+    uniform only when the maps hold fewer than two region locations at this layer (no
+    contrast is possible otherwise); ``fell_back`` says so, so training can report it."""
     if strategy not in STRATEGIES:
         raise ValueError(f"sampling strategy '{strategy}' is not one of {', '.join(STRATEGIES)}")
     if strategy == "uniform":
-        return uniform_indices(h, w, p.num_patches, generator)
+        idx = uniform_indices(h, w, p.num_patches, generator)
+        return Locations(idx, idx.numel(), False)
     if face is None or hair is None:
         raise ValueError(f"sampling '{strategy}' needs the RCS face and hair maps")
     f, hr = resize_map(face, h, w), resize_map(hair, h, w)
@@ -110,8 +123,8 @@ def sample_indices(strategy: str, h: int, w: int, face: torch.Tensor | None,
         idx = region_indices(f, hr, p, generator)[0]
     else:
         idx = dynamic_indices(f, hr, p, generator)
-    if torch.unique(idx).numel() < 2:
-        if stats is not None:
-            stats["fallbacks"] = stats.get("fallbacks", 0) + 1
-        return uniform_indices(h, w, p.num_patches, generator)
-    return idx
+    distinct = torch.unique(idx).numel()
+    if distinct < 2:
+        idx = uniform_indices(h, w, p.num_patches, generator)
+        return Locations(idx, idx.numel(), True)
+    return Locations(idx, distinct, False)
