@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from fss.errors import one_line_errors
+from fss.errors import UserError, one_line_errors
 
 app = typer.Typer(
     help="FSS face sketch synthesis: data preparation, training, evaluation, reports.",
@@ -167,29 +167,45 @@ def sketch_cmd(
         help="Also warp each sketch back into its photo's own frame.")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N (torch backend).")
                       ] = "auto",
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace sketches (and sketches.csv) already in the output folder.")] = False,
 ) -> None:
     """Turn face photo(s) into sketches with a trained generator; the model file alone
     is enough. A photo that cannot be sketched (unreadable, too small, no face) is
     reported and skipped; out/sketches.csv lists every input; exit code 1 if any
-    failed. Output names keep the input's extension: a.jpg -> a_jpg.png."""
+    failed, 2 if the output folder cannot take them (checked first; a disk that
+    fills up stops the run with sketches.csv still written). Output names keep the
+    input's extension: a.jpg -> a_jpg.png; an existing one is kept unless
+    --overwrite."""
     from fss.config import load_params
     from fss.device import resolve_device
-    from fss.inference.runtime import open_runner
-    from fss.inference.sketch import Sketcher, list_photos, settings, sketch_photos
+    from fss.inference.runtime import BACKENDS, open_runner
+    from fss.inference.sketch import (
+        Sketcher,
+        list_photos,
+        prepare_output,
+        settings,
+        shown,
+        sketch_photos,
+    )
 
+    if backend not in BACKENDS:  # before any work
+        raise UserError(f"--backend {backend!r}: should be one of {', '.join(BACKENDS)}")
     dev = resolve_device(device)
+    photos = list_photos(source, exclude=out)
+    given = load_params(params) if params else None
+    prepare_output(photos, source, out, overwrite)
     runner = open_runner(checkpoint or default_checkpoint(Path("models")), backend, dev)
-    align, masks, notes = settings(runner, load_params(params) if params else None)
+    align, masks, notes = settings(runner, given)
     for n in notes:
         typer.echo(f"note: {n}", err=True)
-    photos = list_photos(source, exclude=out)
     sketcher = Sketcher(runner, align, masks, str(dev), min_face=min_face)
     results = sketch_photos(photos, source, out, sketcher, paste=paste_back)
     failed = [r for r in results if r.error]
     for r in failed:
-        typer.echo(f"skipped {r.path}: {r.error}", err=True)
-    typer.echo(f"{len(results) - len(failed)} of {len(results)} photos sketched -> {out} "
-               f"(list: {out / 'sketches.csv'})")
+        typer.echo(f"skipped {shown(r.path)}: {r.error}", err=True)
+    typer.echo(f"{len(results) - len(failed)} of {len(results)} photos sketched -> "
+               f"{shown(out)} (list: {shown(out / 'sketches.csv')})")
     if failed:
         raise typer.Exit(1)
 
