@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
@@ -229,33 +230,64 @@ def export_cmd(
     masks: Annotated[Path, typer.Option(help="Mask folder for the calibration photos.")
                      ] = Path("data/masks"),
     calibration_count: Annotated[int, typer.Option(help="Calibration photos.", min=1)] = 32,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
 ) -> None:
     """Export a model file to ONNX (dynamic batch/height/width, the model's metadata in
     the file) or TorchScript; optionally an int8 ONNX for the fast CPU path
     (run it with: fss sketch --checkpoint MODEL.onnx)."""
-    from fss.inference.export import export_onnx, export_torchscript
+    from fss.inference.export import check_opset, export_onnx, export_torchscript
+    from fss.inference.model_file import read_model
 
+    # Every value and path checked before anything is written.
     if fmt not in ("onnx", "torchscript"):
-        raise typer.BadParameter(f"'{fmt}' is not one of onnx, torchscript", param_hint="--format")
+        raise UserError(f"--format {fmt!r}: should be onnx or torchscript")
     if quantize not in (None, "int8"):
-        raise typer.BadParameter(f"'{quantize}': only int8", param_hint="--quantize")
+        raise UserError(f"--quantize {quantize!r}: only int8")
     if quantize and fmt != "onnx":
-        raise typer.BadParameter("int8 needs --format onnx", param_hint="--quantize")
+        raise UserError("--quantize int8 needs --format onnx")
+    if opset is not None:
+        check_opset(opset)
+    info = read_model(model)[1]
     if fmt == "torchscript":
         target = out or model.with_suffix(".ts.pt")
+        _check_target(target, overwrite)
         export_torchscript(model, target)
         typer.echo(f"wrote {target} (TorchScript, metadata in its 'fss' extra file)")
         return
-    fp32 = model.with_suffix(".onnx") if quantize or out is None else out
-    used = export_onnx(model, fp32, opset)
-    typer.echo(f"wrote {fp32} (ONNX opset {used}, dynamic height/width)")
-    if quantize:
-        from fss.inference.quantize import calibration_inputs, quantize_int8
+    if not quantize:
+        target = out or model.with_suffix(".onnx")
+        _check_target(target, overwrite)
+        used = export_onnx(model, target, opset)
+        typer.echo(f"wrote {target} (ONNX opset {used}, dynamic height/width)")
+        return
+    from fss.inference.quantize import calibration_inputs, quantize_int8
 
-        target = out or model.with_name(model.stem + "-int8.onnx")
-        inputs = calibration_inputs(calibration, masks, fp32, calibration_count)
-        quantize_int8(fp32, target, inputs)
-        typer.echo(f"wrote {target} (int8, calibrated on {len(inputs)} training photos)")
+    target = out or model.with_name(model.stem + "-int8.onnx")
+    # With -o only the int8 file is written (its fp32 source in a temp folder beside
+    # it); without, the fp32 .onnx beside the model too, as the help says.
+    fp32 = None if out is not None else model.with_suffix(".onnx")
+    for t in (target, fp32):
+        if t is not None:
+            _check_target(t, overwrite)
+    inputs = calibration_inputs(calibration, masks, info, calibration_count)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as tmp:
+        source = fp32 or Path(tmp) / "fp32.onnx"
+        used = export_onnx(model, source, opset)
+        if fp32 is not None:
+            typer.echo(f"wrote {fp32} (ONNX opset {used}, dynamic height/width)")
+        quantize_int8(source, target, inputs)
+    typer.echo(f"wrote {target} (int8 ONNX opset {used}, calibrated on {len(inputs)} "
+               "training photos)")
+
+
+def _check_target(target: Path, overwrite: bool) -> None:
+    """An output file of a command: not replaced unless ``overwrite``, in a folder
+    that exists or can be made."""
+    if target.is_dir():
+        raise UserError(f"{target}: is a folder (-o names the file to write)")
+    if target.exists() and not overwrite:
+        raise UserError(f"{target}: exists; pass --overwrite to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
 
 
 @app.command("upgrade-model")
