@@ -63,6 +63,7 @@ def params_cmd(
 
 
 @weights_app.command("list")
+@one_line_errors
 def weights_list() -> None:
     """Every pretrained file the project knows and its state: found (sha256 verified),
     CORRUPT (a file is there but its sha256 does not match) or MISSING."""

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from fss.errors import UserError
 from fss.io import write_json, write_text
 from fss.training import checkpoint as ckpt
 from fss.training import distributed
@@ -77,6 +78,18 @@ def run_fingerprint(cfg: TrainingConfig, data: PairSet, world_size: int = 1) -> 
     extra = {"world_size": world_size} if world_size > 1 else {}
     return ckpt.config_fingerprint(
         {"config": config, "ids": data.ids, "size": list(data.photos.shape[-2:]), **extra})
+
+
+class DivergenceError(UserError):
+    """A loss or weight became NaN or inf; the message names the epoch, the iteration
+    and the loss. Raised before anything of that epoch is saved, so the last
+    checkpoint on disk is the last good one."""
+
+
+def nonfinite_weights(method: Method) -> list[str]:
+    """The networks (G, D, H...) with a NaN or inf parameter."""
+    return [k for k, n in method.nets.items()
+            if any(not torch.isfinite(p).all() for p in n.parameters())]
 
 
 def _write_curves(path: Path, history: list[dict[str, float]]) -> None:
@@ -217,9 +230,8 @@ def _train_epoch(method: Method, data: PairSet, cfg: TrainingConfig, epoch: int,
         for k, v in losses.items():
             if not math.isfinite(v):
                 where = f" (rank {info.rank})" if w > 1 else ""
-                raise FloatingPointError(
-                    f"train {cfg.row_name}: loss {k} became {v} at epoch {epoch + 1}, "
-                    f"iteration {step + 1}{where} (lower train.lr?)")
+                raise DivergenceError(f"train {cfg.row_name}: diverged at epoch {epoch + 1}, "
+                                      f"iteration {step + 1}{where}: loss {k} = {v}")
             sums[k] = sums.get(k, 0.0) + v
         bar.update(1)
     if w > 1:
@@ -259,7 +271,17 @@ def _train(cfg: TrainingConfig, data: PairSet, out_dir: Path, curves_csv: Path,
             lr = t.lr * lr_factor(epoch, t.epochs, t.epochs_decay)
             method.set_lr(lr)
             te = time.time()
-            means = _train_epoch(method, data, cfg, epoch, iters, info, device, bar, scaled)
+            try:
+                means = _train_epoch(method, data, cfg, epoch, iters, info, device, bar,
+                                     scaled)
+                bad = nonfinite_weights(method)
+                if bad:  # finite losses, yet a step left inf/NaN weights behind
+                    raise DivergenceError(
+                        f"train {cfg.row_name}: diverged at epoch {epoch + 1}, iteration "
+                        f"{steps}: weights of {', '.join(bad)} hold NaN or inf (losses "
+                        + ", ".join(f"{k} {v:.4g}" for k, v in means.items()) + ")")
+            except DivergenceError as e:
+                raise DivergenceError(f"{e} (lower train.lr?); {_kept(latest, main)}") from None
             bar.set_postfix({k: f"{v:.3g}" for k, v in means.items() if k in ("L1", "NCE", "D")})
             history.append({"epoch": epoch + 1, **means, "lr": lr,
                             "seconds": round(time.time() - te, 3)})
@@ -280,6 +302,19 @@ def _train(cfg: TrainingConfig, data: PairSet, out_dir: Path, curves_csv: Path,
         bar.close()
         if run is not None:
             run.end(status)
+
+
+def _kept(latest: Path, main: bool) -> str:
+    """What a diverged run leaves: the last checkpoint, saved before the epoch that
+    diverged."""
+    import contextlib
+
+    if not main or not latest.is_file():
+        return "no checkpoint was saved yet"
+    epoch = None
+    with contextlib.suppress(Exception):
+        epoch = ckpt.load(latest, "cpu").get("epoch")
+    return f"kept {latest}" + (f" (after epoch {epoch})" if epoch is not None else "")
 
 
 def _epoch_outputs(method: Method, data: PairSet, cfg: TrainingConfig, epoch: int,
