@@ -15,9 +15,16 @@ from typing import Any
 EXIT_USER_ERROR = 2
 
 
-class UserError(Exception):
+class UserError(ValueError):
     """Bad input or a fault the user can fix (the message names the file or key and
-    the problem): a value a command was given, an output path, a diverged run."""
+    the problem): a value a command was given, an output path, data a stage cannot
+    use, a diverged run. A ValueError, as these were before they had a class."""
+
+
+class DivergenceError(UserError):
+    """A loss or weight of a training run became NaN or inf; the message names the
+    epoch, the iteration and the loss. Raised before anything of that epoch is saved,
+    so the last checkpoint on disk is the last good one."""
 
 
 def user_errors() -> tuple[type[BaseException], ...]:

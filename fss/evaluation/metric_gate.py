@@ -115,10 +115,11 @@ def report(worse: list[Change], better: list[Change], baseline_path: Path) -> st
 
 
 def write_baseline(current: dict[str, float], path: Path, profile: str) -> None:
+    from fss.errors import UserError
     from fss.io import write_json
 
     if not current:
-        raise ValueError("no metrics found under metrics/ (run the pipeline first)")
+        raise UserError("no metrics found under metrics/ (run the pipeline first)")
     write_json(path, {"profile": profile, "tolerances": tolerances(), "metrics": current})
 
 

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
-from fss.errors import UserError
+from fss.errors import DivergenceError, UserError
 from fss.io import write_json, write_text
 from fss.training import checkpoint as ckpt
 from fss.training import distributed
@@ -78,12 +78,6 @@ def run_fingerprint(cfg: TrainingConfig, data: PairSet, world_size: int = 1) -> 
     extra = {"world_size": world_size} if world_size > 1 else {}
     return ckpt.config_fingerprint(
         {"config": config, "ids": data.ids, "size": list(data.photos.shape[-2:]), **extra})
-
-
-class DivergenceError(UserError):
-    """A loss or weight became NaN or inf; the message names the epoch, the iteration
-    and the loss. Raised before anything of that epoch is saved, so the last
-    checkpoint on disk is the last good one."""
 
 
 def nonfinite_weights(method: Method) -> list[str]:
@@ -161,8 +155,8 @@ def train_row(cfg: TrainingConfig, data: PairSet, out_dir: Path, curves_csv: Pat
     if cfg.train.threads > 0:
         torch.set_num_threads(cfg.train.threads)
     if cfg.row.needs_maps and (data.face is None or data.hair is None):
-        raise ValueError(f"row '{cfg.row_name}' samples with '{cfg.row.sampling}' but the "
-                         "training set has no RCS maps (run pretrain_rcs first)")
+        raise UserError(f"row '{cfg.row_name}' samples with '{cfg.row.sampling}' but the "
+                        "training set has no RCS maps (run pretrain_rcs first)")
     info = distributed.init_from_env(cfg.device)
     try:
         return _train(cfg, data, out_dir, curves_csv, metrics_json, info, resume=resume,
