@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from fss.errors import one_line_errors
+from fss.errors import UserError, one_line_errors
 
 app = typer.Typer(
     help="FSS face sketch synthesis: data preparation, training, evaluation, reports.",
@@ -62,6 +63,7 @@ def params_cmd(
 
 
 @weights_app.command("list")
+@one_line_errors
 def weights_list() -> None:
     """Every pretrained file the project knows and its state: found (sha256 verified),
     CORRUPT (a file is there but its sha256 does not match) or MISSING."""
@@ -167,29 +169,45 @@ def sketch_cmd(
         help="Also warp each sketch back into its photo's own frame.")] = False,
     device: Annotated[str, typer.Option(help="auto, cpu, cuda or cuda:N (torch backend).")
                       ] = "auto",
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace sketches (and sketches.csv) already in the output folder.")] = False,
 ) -> None:
     """Turn face photo(s) into sketches with a trained generator; the model file alone
     is enough. A photo that cannot be sketched (unreadable, too small, no face) is
     reported and skipped; out/sketches.csv lists every input; exit code 1 if any
-    failed. Output names keep the input's extension: a.jpg -> a_jpg.png."""
+    failed, 2 if the output folder cannot take them (checked first; a disk that
+    fills up stops the run with sketches.csv still written). Output names keep the
+    input's extension: a.jpg -> a_jpg.png; an existing one is kept unless
+    --overwrite."""
     from fss.config import load_params
     from fss.device import resolve_device
-    from fss.inference.runtime import open_runner
-    from fss.inference.sketch import Sketcher, list_photos, settings, sketch_photos
+    from fss.inference.runtime import BACKENDS, open_runner
+    from fss.inference.sketch import (
+        Sketcher,
+        list_photos,
+        prepare_output,
+        settings,
+        shown,
+        sketch_photos,
+    )
 
+    if backend not in BACKENDS:  # before any work
+        raise UserError(f"--backend {backend!r}: should be one of {', '.join(BACKENDS)}")
     dev = resolve_device(device)
+    photos = list_photos(source, exclude=out)
+    given = load_params(params) if params else None
+    prepare_output(photos, source, out, overwrite)
     runner = open_runner(checkpoint or default_checkpoint(Path("models")), backend, dev)
-    align, masks, notes = settings(runner, load_params(params) if params else None)
+    align, masks, notes = settings(runner, given)
     for n in notes:
         typer.echo(f"note: {n}", err=True)
-    photos = list_photos(source, exclude=out)
     sketcher = Sketcher(runner, align, masks, str(dev), min_face=min_face)
     results = sketch_photos(photos, source, out, sketcher, paste=paste_back)
     failed = [r for r in results if r.error]
     for r in failed:
-        typer.echo(f"skipped {r.path}: {r.error}", err=True)
-    typer.echo(f"{len(results) - len(failed)} of {len(results)} photos sketched -> {out} "
-               f"(list: {out / 'sketches.csv'})")
+        typer.echo(f"skipped {shown(r.path)}: {r.error}", err=True)
+    typer.echo(f"{len(results) - len(failed)} of {len(results)} photos sketched -> "
+               f"{shown(out)} (list: {shown(out / 'sketches.csv')})")
     if failed:
         raise typer.Exit(1)
 
@@ -213,33 +231,64 @@ def export_cmd(
     masks: Annotated[Path, typer.Option(help="Mask folder for the calibration photos.")
                      ] = Path("data/masks"),
     calibration_count: Annotated[int, typer.Option(help="Calibration photos.", min=1)] = 32,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
 ) -> None:
     """Export a model file to ONNX (dynamic batch/height/width, the model's metadata in
     the file) or TorchScript; optionally an int8 ONNX for the fast CPU path
     (run it with: fss sketch --checkpoint MODEL.onnx)."""
-    from fss.inference.export import export_onnx, export_torchscript
+    from fss.inference.export import check_opset, export_onnx, export_torchscript
+    from fss.inference.model_file import read_model
 
+    # Every value and path checked before anything is written.
     if fmt not in ("onnx", "torchscript"):
-        raise typer.BadParameter(f"'{fmt}' is not one of onnx, torchscript", param_hint="--format")
+        raise UserError(f"--format {fmt!r}: should be onnx or torchscript")
     if quantize not in (None, "int8"):
-        raise typer.BadParameter(f"'{quantize}': only int8", param_hint="--quantize")
+        raise UserError(f"--quantize {quantize!r}: only int8")
     if quantize and fmt != "onnx":
-        raise typer.BadParameter("int8 needs --format onnx", param_hint="--quantize")
+        raise UserError("--quantize int8 needs --format onnx")
+    if opset is not None:
+        check_opset(opset)
+    info = read_model(model)[1]
     if fmt == "torchscript":
         target = out or model.with_suffix(".ts.pt")
+        _check_target(target, overwrite)
         export_torchscript(model, target)
         typer.echo(f"wrote {target} (TorchScript, metadata in its 'fss' extra file)")
         return
-    fp32 = model.with_suffix(".onnx") if quantize or out is None else out
-    used = export_onnx(model, fp32, opset)
-    typer.echo(f"wrote {fp32} (ONNX opset {used}, dynamic height/width)")
-    if quantize:
-        from fss.inference.quantize import calibration_inputs, quantize_int8
+    if not quantize:
+        target = out or model.with_suffix(".onnx")
+        _check_target(target, overwrite)
+        used = export_onnx(model, target, opset)
+        typer.echo(f"wrote {target} (ONNX opset {used}, dynamic height/width)")
+        return
+    from fss.inference.quantize import calibration_inputs, quantize_int8
 
-        target = out or model.with_name(model.stem + "-int8.onnx")
-        inputs = calibration_inputs(calibration, masks, fp32, calibration_count)
-        quantize_int8(fp32, target, inputs)
-        typer.echo(f"wrote {target} (int8, calibrated on {len(inputs)} training photos)")
+    target = out or model.with_name(model.stem + "-int8.onnx")
+    # With -o only the int8 file is written (its fp32 source in a temp folder beside
+    # it); without, the fp32 .onnx beside the model too, as the help says.
+    fp32 = None if out is not None else model.with_suffix(".onnx")
+    for t in (target, fp32):
+        if t is not None:
+            _check_target(t, overwrite)
+    inputs = calibration_inputs(calibration, masks, info, calibration_count)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as tmp:
+        source = fp32 or Path(tmp) / "fp32.onnx"
+        used = export_onnx(model, source, opset)
+        if fp32 is not None:
+            typer.echo(f"wrote {fp32} (ONNX opset {used}, dynamic height/width)")
+        quantize_int8(source, target, inputs)
+    typer.echo(f"wrote {target} (int8 ONNX opset {used}, calibrated on {len(inputs)} "
+               "training photos)")
+
+
+def _check_target(target: Path, overwrite: bool) -> None:
+    """An output file of a command: not replaced unless ``overwrite``, in a folder
+    that exists or can be made."""
+    if target.is_dir():
+        raise UserError(f"{target}: is a folder (-o names the file to write)")
+    if target.exists() and not overwrite:
+        raise UserError(f"{target}: exists; pass --overwrite to replace it")
+    target.parent.mkdir(parents=True, exist_ok=True)
 
 
 @app.command("upgrade-model")

@@ -36,6 +36,31 @@ class ParamsError(ValueError):
     pass
 
 
+class UniqueKeyLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key repeated in one mapping: YAML says keys are
+    unique, yet PyYAML keeps the last silently, so a second ``loss:`` section would
+    replace the first and drop its keys to code defaults. (Hand-written: PyYAML has no
+    option for it; ruamel.yaml refuses duplicates but reads YAML 1.2, where ``2e-4``
+    and ``yes`` mean other things than in the files DVC and Hydra write.)"""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[Any, yaml.Mark] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                first = seen.get(key)
+            except TypeError:  # an unhashable key: the base class says so
+                break
+            if first is not None:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r} at line {key_node.start_mark.line + 1} "
+                    f"(first at line {first.line + 1})", None)
+            seen[key] = key_node.start_mark
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
     """The params file as a plain mapping (unchecked; ``fss.params.read_params`` checks
     and types every section)."""
@@ -44,7 +69,7 @@ def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
         raise ParamsError(f"{path}: params file not found (run from the repository root)")
     try:
         with open(path) as f:
-            data = yaml.safe_load(f)
+            data = yaml.load(f, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader
     except yaml.YAMLError as e:
         raise ParamsError(f"{path}: not valid YAML ({' '.join(str(e).split())})") from None
     if not isinstance(data, dict):

@@ -80,9 +80,26 @@ def write_text(path: Path, text: str) -> None:
     killed run) never sees half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp = temp_path(path)
     try:
-        tmp.write_text(text)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def temp_path(path: Path) -> Path:
+    """``.<name>.tmp-<pid>`` beside ``path``: what a write goes to before its rename
+    (and what ``remove_stale_temp_files`` knows to clear after a killed run)."""
+    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+
+
+def save_png_atomic(path: Path, array: np.ndarray) -> None:
+    """``save_png`` to a temp name, then a rename; the temp file is removed whatever
+    fails (a full disk leaves no partial file behind)."""
+    tmp = temp_path(path)
+    try:
+        save_png(tmp, array)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -105,5 +122,5 @@ def read_gray(path: Path) -> np.ndarray:
 def save_png(path: Path, array: np.ndarray) -> None:
     # zlib level 1: PNG is lossless at any level, and level 6 (PIL's default) spent ~5 %
     # of the alignment stage compressing; files come out ~15 % larger.
-    Image.fromarray(np.asarray(array, dtype=np.uint8)).save(path, optimize=False,
+    Image.fromarray(np.asarray(array, dtype=np.uint8)).save(path, format="PNG", optimize=False,
                                                              compress_level=1)

@@ -91,7 +91,34 @@ def check_params(raw: dict[str, Any]) -> Params:
         else:
             out[name] = build(cls, raw[name], name)
     out["loss"].perceptual_params()  # the nested section, checked now too
+    check_geometry(out["align"], out["model"])
     return Params(**out, raw=raw)
+
+
+def check_geometry(align: AlignParams, model: ModelParams) -> None:
+    """Rules across sections that the networks impose on the image size: the
+    generator halves it ``n_downsampling`` times and doubles it back (any other size
+    comes back a few pixels off, and the L1 or NCE between input and output fails
+    mid-training), and the PatchGAN discriminator must still see at least one patch."""
+    import torch
+
+    from fss.models.discriminator import PatchDiscriminator
+
+    step = 2 ** model.generator().n_downsampling
+    if align.size % step:
+        raise ParamsError(f"align.size = {align.size}: should be a multiple of {step} (the "
+                          f"generator halves the image {step.bit_length() - 1} times and "
+                          f"doubles it back), e.g. {align.size // step * step or step}")
+    with torch.device("meta"):  # shapes only: no weights, no time
+        try:
+            d = PatchDiscriminator(1, model.discriminator())
+            patches = d(torch.empty(1, 1, align.size, align.size)).shape[-1]
+        except (RuntimeError, ValueError):  # a layer got too little (instance norm: 1x1)
+            patches = 0
+    if patches < 1:
+        raise ParamsError(f"model.n_layers_d = {model.n_layers_d} with align.size = "
+                          f"{align.size}: the discriminator's layers leave too little of the "
+                          "image (fewer layers or a larger align.size)")
 
 
 def read_params(path: str | Path = "params.yaml") -> Params:

@@ -24,6 +24,16 @@ class TrackingError(RuntimeError):
     """The MLflow store cannot be used; the message says which store and why."""
 
 
+def _store_errors() -> tuple[type[BaseException], ...]:
+    """What a damaged or unreachable store raises: MLflow's own errors, and the
+    database's (a truncated sqlite file fails in SQLAlchemy while the store is opened,
+    before MLflow wraps anything)."""
+    from mlflow.exceptions import MlflowException
+    from sqlalchemy.exc import SQLAlchemyError
+
+    return (MlflowException, SQLAlchemyError)
+
+
 def owner_tags() -> dict[str, str]:
     """Who writes a run now: this process on this host."""
     return {"pid": str(os.getpid()), "host": socket.gethostname()}
@@ -65,7 +75,6 @@ class Tracker:
     def __init__(self, run_name: str, params: dict[str, Any], tags: dict[str, str],
                  run_id: str | None = None):
         import mlflow
-        from mlflow.exceptions import MlflowException
 
         self._mlflow = mlflow
         uri = tracking_uri()
@@ -82,7 +91,7 @@ class Tracker:
             if run_id is None:
                 self.run = mlflow.start_run(run_name=run_name, tags={**tags, **owner_tags()})
                 mlflow.log_params(flatten(params))
-        except MlflowException as e:
+        except _store_errors() as e:
             raise TrackingError(f"MLflow store {uri}: {_first_line(e)}") from None
         self.run_id = self.run.info.run_id
 
@@ -103,10 +112,16 @@ class Tracker:
         return True
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        self._mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=step)
+        try:
+            self._mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=step)
+        except _store_errors() as e:
+            raise TrackingError(f"MLflow store {tracking_uri()}: {_first_line(e)}") from None
 
     def log_artifact(self, path: Path, folder: str | None = None) -> None:
-        self._mlflow.log_artifact(str(path), artifact_path=folder)
+        try:
+            self._mlflow.log_artifact(str(path), artifact_path=folder)
+        except (*_store_errors(), OSError) as e:
+            raise TrackingError(f"MLflow store {tracking_uri()}: {_first_line(e)}") from None
 
     def end(self, status: str = "FINISHED") -> None:
         self._mlflow.end_run(status=status)
@@ -122,7 +137,6 @@ def close_stale_runs(row: str, stage: str, seed: int | None = None) -> list[str]
     process of this host that is no longer alive (a killed stage never ends its run).
     A run whose process still lives, or that another host writes, is left alone.
     Returns one line per run closed, for the stage to print."""
-    from mlflow.exceptions import MlflowException
     from mlflow.tracking import MlflowClient
 
     uri = tracking_uri()
@@ -144,7 +158,7 @@ def close_stale_runs(row: str, stage: str, seed: int | None = None) -> list[str]
             client.set_terminated(run.info.run_id, status="KILLED")
             closed.append(f"MLflow run {run.info.run_id} was left RUNNING by process {pid} "
                           f"on {host}, which is gone: closed as KILLED")
-    except MlflowException as e:
+    except _store_errors() as e:
         raise TrackingError(f"MLflow store {uri}: {_first_line(e)}") from None
     return closed
 
@@ -153,7 +167,6 @@ def find_run(row: str, stage: str = "train", seed: int | None = None) -> str | N
     """The newest MLflow run of ``row``'s ``stage`` in the store, so evaluation lands
     its metrics beside that row's training curves."""
     import mlflow
-    from mlflow.exceptions import MlflowException
 
     uri = tracking_uri()
     where = f"tags.row = '{row}' and tags.stage = '{stage}'"
@@ -167,6 +180,6 @@ def find_run(row: str, stage: str = "train", seed: int | None = None) -> str | N
         runs = mlflow.search_runs([exp.experiment_id], output_format="list", max_results=1,
                                   filter_string=where,
                                   order_by=["attributes.start_time DESC"])
-    except MlflowException as e:
+    except _store_errors() as e:
         raise TrackingError(f"MLflow store {uri}: {_first_line(e)}") from None
     return runs[0].info.run_id if runs else None

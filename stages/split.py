@@ -4,6 +4,7 @@ from pathlib import Path
 
 from fss.data.splits import build_splits, check_paper_counts, split_counts
 from fss.errors import one_line_errors
+from fss.io import write_text
 from fss.params import read_params
 
 
@@ -13,9 +14,7 @@ def main() -> None:
     raw, out = Path("data/raw"), Path("data/splits.csv")
     df = build_splits(raw, Path("data/aligned"))
     check_paper_counts(df, raw)
-    tmp = out.with_name(".splits.csv.tmp")
-    df.to_csv(tmp, index=False)
-    tmp.replace(out)
+    write_text(out, df.to_csv(index=False))  # temp file then rename, removed on failure
     print(f"split: {split_counts(df)} -> {out}")
 
 

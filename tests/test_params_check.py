@@ -44,6 +44,9 @@ BAD = [
     ("align", "detector", "dlib", "'mtcnn', 'native' or 'resize'"),
     ("align", "min_confidence", 2, "less than or equal to 1"),
     ("align", "sise", 128, "unknown key"),
+    # what the networks need of the image size (a tensor-size error mid-training before)
+    ("align", "size", 33, "should be a multiple of 4"),
+    ("align", "size", 20, "the discriminator's layers leave too little"),
     ("masks", "method", "grabcut", "'selfie' or 'background'"),
     ("masks", "threshold", 1.5, "less than or equal to 1"),
     ("masks", "sketch_stroke_level", 300, "less than or equal to 255"),
@@ -60,6 +63,9 @@ BAD = [
     ("model", "init_type", "kaiming", "'xavier' or 'normal'"),
     ("model", "nce_layers", [], "at least 1"),
     ("model", "ngff", 8, "unknown key"),
+    ("model", "nce_layers", [0, 99], "outside the generator's encoder (layers 0..20"),
+    ("model", "nce_layers", [0, 4, 4], "should not repeat a layer"),
+    ("model", "n_layers_d", 7, "the discriminator's layers leave too little"),
     ("sampling", "num_patches", -1, "greater than 0"),
     ("sampling", "dss_threshold", 1.2, "less than or equal to 1"),
     ("sampling", "n_face", "many", "valid integer"),
@@ -134,6 +140,23 @@ def test_bad_value_is_one_line_exit_2_nothing_written(tmp_path, section, key, va
     assert words in lines[0] and key in lines[0] and "params.yaml" in lines[0]
     assert "Traceback" not in r.output
     assert sorted(os.listdir(tmp_path)) == ["params.yaml"]
+
+
+def test_duplicate_keys_are_refused(tmp_path):
+    """PyYAML keeps the last of a repeated key silently: a second ``loss:`` section
+    would drop the first's keys to code defaults."""
+    good = (REPO / "params.yaml").read_text()
+    for extra, key in (("loss:\n  alpha: 3\n", "'loss'"),
+                       ("x:\n  a: 1\n  a: 2\n", "'a'")):
+        (tmp_path / "params.yaml").write_text(good + extra)
+        r = CliRunner().invoke(app, ["params", "--check", "--out",
+                                     str(tmp_path / "params.yaml")])
+        assert r.exit_code == 2, r.output
+        lines = r.output.strip().splitlines()
+        assert len(lines) == 1 and f"duplicate key {key}" in lines[0], r.output
+    # a YAML merge key is not a repeat
+    (tmp_path / "m.yaml").write_text("a: &x {b: 1}\nc:\n  <<: *x\n  b: 2\n")
+    assert load_params(tmp_path / "m.yaml") == {"a": {"b": 1}, "c": {"b": 2}}
 
 
 def test_missing_and_unknown_sections():

@@ -213,3 +213,25 @@ def test_dss_doubles_a_minority_on_real_cufs(weights_dir, tmp_path):
                                   sp, torch.Generator().manual_seed(k))
             shares.append(doubled_share(idx))
         assert 0.10 <= float(np.mean(shares)) <= 0.50, (layer, np.mean(shares))
+
+
+def test_pretrain_rcs_stops_on_a_nan_loss_and_writes_nothing(tmp_path, monkeypatch):
+    from fss.errors import DivergenceError
+    from fss.rcs import pretrain
+
+    root = _tiny_set(tmp_path / "set")
+    calls = []
+
+    def nan_later(*a, **k):
+        calls.append(1)
+        loss = bce_dice_loss(*a, **k)
+        return loss * float("nan") if len(calls) > 3 else loss
+
+    monkeypatch.setattr(pretrain, "bce_dice_loss", nan_later)
+    out = tmp_path / "out"
+    with pytest.raises(DivergenceError, match=r"pretrain_rcs: diverged at epoch 1, iteration 2: "
+                                              r"loss = nan \(lower rcs.lr\?\)"):
+        pretrain_rcs(root / "splits.csv", root / "masks", AlignParams(size=32), SMALL, 3, "cpu",
+                     out / "models" / "rcs" / "rcs.pt", out / "maps", out / "m.json",
+                     landmarker=_landmarker)
+    assert not out.exists() or not any(p.is_file() for p in out.rglob("*"))

@@ -246,7 +246,7 @@ def test_cli_exit_codes_with_real_detector(tmp_path, weights_dir):
     assert len(_csv(tmp_path / "out")) == 6
     for name in ("wall.png", "dot.png"):
         (tmp_path / "in" / name).unlink()
-    assert CliRunner().invoke(app, args).exit_code == 0
+    assert CliRunner().invoke(app, [*args, "--overwrite"]).exit_code == 0
     bad = CliRunner().invoke(app, [*args[:1], str(tmp_path / "nope"), *args[2:]])
     assert bad.exit_code == 2 and "no such file" in bad.output
 

@@ -142,21 +142,29 @@ def _names(subset: str, split: str, n: int, start: int) -> list[tuple[str, str]]
 
 
 def make_synthetic_cufs(out: Path, per_split: int = 4, seed: int = 0) -> int:
-    """Write ``per_split`` pairs for every subset and split under ``out``; returns the
-    number of pairs written."""
+    """Write ``per_split`` pairs for every subset and split under ``out`` (a new or
+    empty folder, written whole or not at all); returns the number of pairs written."""
+    from fss.errors import UserError
+    from fss.io import atomic_dir
+
+    out = Path(out)
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise UserError(f"{out}: exists and is not an empty folder (the synthetic dataset "
+                        "goes into a new one)")
     rng = np.random.default_rng(seed)
     n = 0
-    for (subset, split), (pdir, sdir) in LAYOUT.items():
-        (out / pdir).mkdir(parents=True, exist_ok=True)
-        (out / sdir).mkdir(parents=True, exist_ok=True)
-        start = 1 if split == "train" else 1 + per_split
-        for photo_name, sketch_name in _names(subset, split, per_split, start):
-            face = random_face(rng)
-            draw_photo(face, rng).save(out / pdir / photo_name, quality=95)
-            draw_sketch(face, rng).save(out / sdir / sketch_name, quality=95)
-            n += 1
-    (out / SYNTHETIC_MARKER).write_text(
-        "Synthetic CUFS-like data written by `fss make-synthetic-cufs`. Not real faces; "
-        "numbers computed on it say nothing about the method.\n"
-    )
+    with atomic_dir(out) as tmp:
+        for (subset, split), (pdir, sdir) in LAYOUT.items():
+            (tmp / pdir).mkdir(parents=True, exist_ok=True)
+            (tmp / sdir).mkdir(parents=True, exist_ok=True)
+            start = 1 if split == "train" else 1 + per_split
+            for photo_name, sketch_name in _names(subset, split, per_split, start):
+                face = random_face(rng)
+                draw_photo(face, rng).save(tmp / pdir / photo_name, quality=95)
+                draw_sketch(face, rng).save(tmp / sdir / sketch_name, quality=95)
+                n += 1
+        (tmp / SYNTHETIC_MARKER).write_text(
+            "Synthetic CUFS-like data written by `fss make-synthetic-cufs`. Not real faces; "
+            "numbers computed on it say nothing about the method.\n"
+        )
     return n

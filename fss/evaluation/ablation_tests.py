@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fss.errors import UserError
 from fss.metrics.bootstrap import BootstrapParams, two_level_bootstrap
 from fss.metrics.table import ablation_keys
 from fss.published import SUBSETS
@@ -41,8 +42,8 @@ def compare_rows(a: pd.DataFrame, b: pd.DataFrame, boot: BootstrapParams = DEFAU
     a, b = (d if "seed" in d else d.assign(seed=0) for d in (a, b))
     ids_a, ids_b = set(a["id"]), set(b["id"])
     if ids_a != ids_b:
-        raise ValueError(f"the two rows were scored on different test images "
-                         f"({len(ids_a)} and {len(ids_b)}, {len(ids_a & ids_b)} in common)")
+        raise UserError(f"the two rows were scored on different test images "
+                        f"({len(ids_a)} and {len(ids_b)}, {len(ids_a & ids_b)} in common)")
     subset_of = a.drop_duplicates("id").set_index("id")["subset"]
     out: dict[str, dict[str, Any]] = {}
     groups = [("all", list(subset_of.index)),

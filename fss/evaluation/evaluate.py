@@ -14,6 +14,7 @@ import torch
 from pydantic import Field
 
 from fss.config import Fraction, NonNegInt, PosInt
+from fss.errors import UserError
 from fss.io import atomic_dir, read_gray, read_rgb, save_png, write_text
 from fss.metrics.bootstrap import BootstrapParams, bootstrap_ci
 from fss.metrics.kid import kid_x1000
@@ -96,7 +97,7 @@ def make_reference(kind: str, pairs: list[TestPair], splits_csv: Path, out: Path
     from PIL import Image
 
     if kind not in REFERENCES:
-        raise ValueError(f"reference '{kind}' is not one of {', '.join(REFERENCES)}")
+        raise UserError(f"reference '{kind}' is not one of {', '.join(REFERENCES)}")
     mean = mean_training_sketch(splits_csv) if kind == "mean_sketch" else None
     with atomic_dir(out) as tmp:
         for p in pairs:
@@ -137,8 +138,8 @@ def similarity_scores(results: Path, pairs: list[TestPair], maps_dir: Path | Non
         fake = read_gray(results / p.subset / f"{p.id}.png")
         real = read_gray(p.sketch)
         if fake.shape != real.shape:
-            raise ValueError(f"{results / p.subset / p.id}.png: size {fake.shape} differs from "
-                             f"the real sketch's {real.shape}")
+            raise UserError(f"{results / p.subset / p.id}.png: size {fake.shape} differs from "
+                            f"the real sketch's {real.shape}")
         face, hair = region_masks(maps_dir, p.id, threshold)
         s = scores.setdefault(p.subset, {})
         vals = {k: f(fake, real) for k, f in PIXEL_METRICS.items()}

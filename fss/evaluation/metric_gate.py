@@ -6,6 +6,7 @@ metric table (``fss.metrics.table``; a metric with a tolerance is gated)."""
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,7 @@ def collect(root: Path) -> dict[str, float]:
     metrics = root / "metrics"
     per_subset = [m.key for m in of_kind("set", "image") if m.tolerance is not None]
     for f in sorted(metrics.rglob("*.json")):
-        d = json.loads(f.read_text())
+        d = read_json(f)
         name = f.relative_to(metrics).with_suffix("").as_posix()  # fss/seed0, photo, ...
         if not isinstance(d, dict) or name.startswith("train/"):
             continue
@@ -59,7 +60,7 @@ def collect(root: Path) -> dict[str, float]:
                     out[f"{name}.{subset}.{k}"] = round(float(m[k]), 4)
     rec = metrics / "recognition.json"
     if rec.is_file():
-        d = json.loads(rec.read_text())
+        d = read_json(rec)
         for field, key in RECOGNITION_PROBES:
             for probe, accs in (d.get(field) or {}).items():
                 for subset, v in accs.items():
@@ -67,12 +68,12 @@ def collect(root: Path) -> dict[str, float]:
                         out[f"recognition.{probe}.{subset}.{key}"] = float(v)
     rcs = metrics / "pretrain_rcs.json"
     if rcs.is_file():
-        d = json.loads(rcs.read_text())
+        d = read_json(rcs)
         for k in ("test_face_iou", "test_hair_iou"):
             if _num(d.get(k)) is not None:
                 out[f"pretrain_rcs.{k}"] = round(float(d[k]), 4)
     masks = root / "data" / "masks" / "metrics.json"
-    mask_iou = _num(json.loads(masks.read_text()).get("mean_iou")) if masks.is_file() else None
+    mask_iou = _num(read_json(masks).get("mean_iou")) if masks.is_file() else None
     if mask_iou is not None:
         out["masks.mean_iou"] = mask_iou
     return out
@@ -114,14 +115,36 @@ def report(worse: list[Change], better: list[Change], baseline_path: Path) -> st
 
 
 def write_baseline(current: dict[str, float], path: Path, profile: str) -> None:
+    from fss.errors import UserError
     from fss.io import write_json
 
     if not current:
-        raise ValueError("no metrics found under metrics/ (run the pipeline first)")
+        raise UserError("no metrics found under metrics/ (run the pipeline first)")
     write_json(path, {"profile": profile, "tolerances": tolerances(), "metrics": current})
 
 
+def read_json(path: Path) -> Any:
+    """A metrics or baseline file; unreadable or not JSON is one line naming it."""
+    from fss.errors import UserError
+
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise UserError(f"{path}: not valid JSON ({e})") from None
+
+
 def read_baseline(path: Path) -> dict[str, float]:
+    from fss.errors import UserError
+
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no baseline (create it with: fss gate update)")
-    return {k: float(v) for k, v in json.loads(path.read_text())["metrics"].items()}
+    d = read_json(path)
+    metrics = d.get("metrics") if isinstance(d, dict) else None
+    if not isinstance(metrics, dict):
+        raise UserError(f"{path}: malformed baseline: expected {{\"metrics\": {{name: number}}}}"
+                        " (rewrite it with: fss gate update)")
+    bad = [k for k, v in metrics.items() if _num(v) is None or not math.isfinite(v)]
+    if bad:
+        raise UserError(f"{path}: malformed baseline: metrics.{bad[0]} = {metrics[bad[0]]!r} "
+                        "is not a finite number")
+    return {k: float(v) for k, v in metrics.items()}

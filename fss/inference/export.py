@@ -97,7 +97,18 @@ def export_onnx(model: Path, out: Path, opset: int | None = None) -> int:
     finally:
         tmp.unlink(missing_ok=True)
         tmp.with_name(tmp.name + ".data").unlink(missing_ok=True)
-    return opset
+    # What the file holds, not what was asked for (the exporter may write another).
+    return next((o.version for o in m.opset_import if o.domain in ("", "ai.onnx")), opset)
+
+
+def check_opset(opset: int) -> None:
+    """``opset`` is one torch's exporter writes and the installed onnxruntime runs."""
+    from fss.errors import UserError
+
+    top = supported_opset()
+    if not MIN_OPSET <= opset <= top:
+        raise UserError(f"--opset {opset}: should be between {MIN_OPSET} (the oldest torch's "
+                        f"exporter writes) and {top} (the newest onnxruntime here runs)")
 
 
 def export_torchscript(model: Path, out: Path) -> None:

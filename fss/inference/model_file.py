@@ -11,9 +11,10 @@ import os
 import pickle
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import torch
+from pydantic import Field
 
 from fss.data.align import AlignParams
 from fss.data.masks import MaskParams
@@ -32,18 +33,18 @@ class ModelFileError(ValueError):
 class ModelInfo:
     """What a generator needs besides its weights. ``masks`` only when it takes a mask."""
 
-    in_channels: int
-    out_channels: int
+    in_channels: Annotated[int, Field(ge=3, le=4)]   # photo, or photo + mask
+    out_channels: Annotated[int, Field(ge=1)]
     generator: GeneratorParams
     mask_input: bool
-    image_size: int
+    image_size: Annotated[int, Field(ge=16)]
     align: AlignParams
     masks: MaskParams | None = None
     row: str = ""
-    seed: int | None = None
+    seed: Annotated[int, Field(ge=0)] | None = None
     profile: str = ""
     git_commit: str = ""
-    iterations: int | None = None
+    iterations: Annotated[int, Field(ge=0)] | None = None
     note: str = ""
 
     def to_dict(self) -> dict[str, Any]:
@@ -53,29 +54,69 @@ class ModelInfo:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], where: str = "model") -> ModelInfo:
+        """The metadata as read from a file, checked as strictly as params: every
+        field typed and in range, no unknown or missing one, and the facts consistent
+        with each other (a wrong one would fail only at the first photo)."""
         from fss.config import ParamsError, build
 
+        if not isinstance(d, dict):
+            raise ModelFileError(f"{where}: not an fss model file (metadata is not a mapping)")
+        if d.get("format") != FORMAT:
+            raise ModelFileError(f"{where}: not an fss model file (no format '{FORMAT}')")
+        version = d.get("version")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise ModelFileError(f"{where}: metadata.version = {version!r}: should be a "
+                                 "positive integer")
+        if version > VERSION:
+            raise ModelFileError(f"{where}: model file version {version} is newer than this "
+                                 f"fss reads ({VERSION}); update fss")
+        kw = {k: v for k, v in d.items() if k not in ("format", "version", "state_dict")}
+        required = [f.name for f in dataclasses.fields(cls)
+                    if f.default is dataclasses.MISSING and f.name not in kw]
+        if required:
+            raise ModelFileError(f"{where}: model metadata lacks {', '.join(required)}")
         try:
-            if d.get("format") != FORMAT:
-                raise ModelFileError(f"{where}: not an fss model file (no format '{FORMAT}')")
-            if int(d.get("version", 0)) > VERSION:
-                raise ModelFileError(f"{where}: model file version {d['version']} is newer "
-                                     f"than this fss reads ({VERSION}); update fss")
-            fields = {f.name for f in dataclasses.fields(cls)}
-            kw = {k: v for k, v in d.items() if k in fields}
-            kw["generator"] = build(GeneratorParams, d["generator"], "generator")
-            kw["align"] = build(AlignParams, d["align"], "align")
-            kw["masks"] = build(MaskParams, d["masks"], "masks") if d.get("masks") else None
-            info = cls(**kw)
-        except ModelFileError:
-            raise
-        except (KeyError, TypeError, ValueError, ParamsError) as e:
-            raise ModelFileError(f"{where}: malformed model metadata "
-                                 f"({e.__class__.__name__}: {e})") from e
-        if info.mask_input and info.masks is None:
-            raise ModelFileError(f"{where}: the generator takes a mask but the file has no "
-                                 "mask settings")
+            info = build(cls, kw, "metadata")
+            build(GeneratorModelFields, dataclasses.asdict(info.generator), "metadata.generator")
+        except ParamsError as e:
+            raise ModelFileError(f"{where}: {str(e).replace('params section ', '')}") from None
+        problem = _inconsistency(info)
+        if problem:
+            raise ModelFileError(f"{where}: model metadata: {problem}")
         return info
+
+
+@dataclass(frozen=True)
+class GeneratorModelFields:
+    """The ranges of ``GeneratorParams`` a model file must respect (the dataclass
+    itself carries none)."""
+
+    ngf: Annotated[int, Field(ge=1)]
+    n_blocks: Annotated[int, Field(ge=0)]
+    norm: str
+    n_downsampling: Annotated[int, Field(ge=0, le=6)]
+
+    def __post_init__(self) -> None:
+        from fss.training.config import NORMS
+
+        if self.norm not in NORMS:
+            raise ValueError(f"norm {self.norm!r} should be one of {', '.join(NORMS)}")
+
+
+def _inconsistency(info: ModelInfo) -> str | None:
+    """The first way the metadata contradicts itself, or None."""
+    step = 2 ** info.generator.n_downsampling
+    if info.in_channels != (4 if info.mask_input else 3):
+        return (f"in_channels {info.in_channels} with mask_input {info.mask_input} (3 for a "
+                "photo, 4 for photo + mask)")
+    if info.mask_input and info.masks is None:
+        return "the generator takes a mask but the file has no mask settings"
+    if info.image_size != info.align.size:
+        return f"image_size {info.image_size} differs from align.size {info.align.size}"
+    if info.image_size % step:
+        return (f"image_size {info.image_size} is not a multiple of {step} (the generator's "
+                f"{info.generator.n_downsampling} downsamplings)")
+    return None
 
 
 def _plain(obj: Any) -> Any:
@@ -170,7 +211,32 @@ def build_generator(state: dict[str, torch.Tensor], info: ModelInfo,
         raise ModelFileError(f"{where}: weights do not fit the architecture it states "
                              f"({str(e).splitlines()[0]})") from e
     g.mask_input = info.mask_input
-    return g.eval()
+    g.eval()
+    bad = [k for k, v in state.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise ModelFileError(f"{where}: {len(bad)} weight tensor(s) hold NaN or inf (e.g. "
+                             f"{bad[0]}; a diverged run?)")
+    with torch.inference_mode():
+        check_probe(g(probe_input(info)), where)
+    return g
+
+
+def probe_input(info: ModelInfo) -> torch.Tensor:
+    """A small fixed input (noise in [-1, 1], full mask): one forward of it at load
+    tells a generator that outputs NaN or inf (it would write black sketches) for
+    about 0.01 s; the size is the smallest the decoder gives back whole."""
+    size = 4 * 2 ** info.generator.n_downsampling
+    x = torch.rand(1, info.in_channels, size, size,
+                   generator=torch.Generator().manual_seed(0)) * 2 - 1
+    if info.mask_input:
+        x[:, -1] = 1.0
+    return x
+
+
+def check_probe(y: torch.Tensor, where: str) -> None:
+    if not torch.isfinite(y).all():
+        raise ModelFileError(f"{where}: the generator outputs NaN or inf (on a probe input "
+                             "at load); refused rather than writing black sketches")
 
 
 def load_model(path: Path, device: str | torch.device = "cpu"

@@ -13,18 +13,21 @@ from pathlib import Path
 
 import numpy as np
 
+from fss.inference.model_file import ModelInfo
 
-def calibration_inputs(splits_csv: Path, masks_dir: Path, model: Path, count: int = 32,
-                       split: str = "train") -> list[np.ndarray]:
+
+def calibration_inputs(splits_csv: Path, masks_dir: Path, model: Path | ModelInfo,
+                       count: int = 32, split: str = "train") -> list[np.ndarray]:
     """Up to ``count`` generator inputs (1xCxHxW float32) from ``split``'s aligned photos
-    (evenly spread over the split), with their masks when the model takes one."""
+    (evenly spread over the split), with their masks when the model takes one;
+    ``model``: an exported .onnx or the model file's metadata."""
     import pandas as pd
 
     from fss.inference.export import onnx_info
     from fss.inference.tensors import generator_input
     from fss.io import read_gray, read_rgb
 
-    info = onnx_info(model)
+    info = model if isinstance(model, ModelInfo) else onnx_info(model)
     if not splits_csv.is_file():
         raise FileNotFoundError(f"{splits_csv}: missing (int8 calibration reads the training "
                                 "photos listed there; run the split stage first)")

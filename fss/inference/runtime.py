@@ -37,13 +37,22 @@ class OnnxRunner:
         import onnxruntime as ort
 
         from fss.inference.export import onnx_info
+        from fss.inference.model_file import check_probe, probe_input
 
         self.info = onnx_info(path)
         opts = ort.SessionOptions()
         if threads > 0:
             opts.intra_op_num_threads = threads
-        self.session = ort.InferenceSession(str(path), opts, providers=["CPUExecutionProvider"])
-        self.input = self.session.get_inputs()[0].name
+        try:  # a broken graph, missing external data, an op it lacks: onnxruntime's own
+            # exception kinds, with no common base but Exception
+            self.session = ort.InferenceSession(str(path), opts,
+                                                providers=["CPUExecutionProvider"])
+            self.input = self.session.get_inputs()[0].name
+            y = self(probe_input(self.info))
+        except Exception as e:  # noqa: BLE001
+            first = (str(e).strip().splitlines() or [""])[0][:200] or e.__class__.__name__
+            raise ModelFileError(f"{path}: onnxruntime cannot run it ({first})") from None
+        check_probe(y, str(path))
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         y = self.session.run(None, {self.input: x.detach().cpu().float().numpy()})[0]
@@ -54,7 +63,9 @@ def open_runner(path: Path, backend: str = "auto", device: torch.device | str = 
                 threads: int = 0) -> Runner:
     """``auto``: onnxruntime for a .onnx file, PyTorch otherwise."""
     if backend not in BACKENDS:
-        raise ValueError(f"backend '{backend}' is not one of {', '.join(BACKENDS)}")
+        from fss.errors import UserError
+
+        raise UserError(f"--backend {backend!r}: should be one of {', '.join(BACKENDS)}")
     if backend == "auto":
         backend = "onnxruntime" if path.suffix.lower() == ".onnx" else "torch"
     if backend == "onnxruntime":

@@ -6,8 +6,12 @@ reported (and listed in ``sketches.csv``) while the rest continue."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import errno
 import io
+import os
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +20,7 @@ import numpy as np
 
 from fss.data.align import AlignParams, align_pair, warp_image
 from fss.data.masks import MaskParams
+from fss.errors import UserError
 from fss.inference.runtime import Runner
 from fss.inference.tensors import generator_input, sketch_uint8
 
@@ -179,61 +184,129 @@ def settings(runner: Runner, params: dict | None) -> tuple[AlignParams, MaskPara
     return align, masks, notes
 
 
+def shown(p: Path | str) -> str:
+    """A path as text any terminal or UTF-8 file takes: bytes of a name that is not
+    valid UTF-8 (kept by Python as surrogates) written escaped, ``\\xff``."""
+    return os.fsencode(str(p)).decode("utf-8", "backslashreplace")
+
+
 def _relative(p: Path | None, base: Path) -> str:
     if p is None:
         return ""
     try:
-        return str(p.relative_to(base))
+        return shown(p.relative_to(base))
     except ValueError:
-        return str(p)
+        return shown(p)
+
+
+# A write that fails with one of these is the output's fault, not the photo's: the
+# next photo would fail the same way, so the run stops there.
+OUTPUT_FAULTS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO,
+                 errno.EFBIG)
+
+
+class OutputError(UserError):
+    """The output folder cannot take the sketches (the message says why)."""
+
+
+def prepare_output(photos: list[Path], source: Path, out: Path,
+                   overwrite: bool = False) -> list[Path]:
+    """Check, before any work, that ``out`` can take every photo's sketch and
+    ``sketches.csv``: a folder (made if missing) that accepts a file, holding none of
+    the outputs already unless ``overwrite``. Returns the target of each photo."""
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{shown(out)}: exists and is not a folder (-o names the folder "
+                          "for the sketches and sketches.csv)")
+    targets = [out / output_name(p, source) for p in photos]
+    existing = [t for t in [*targets, out / CSV_NAME] if t.exists()]
+    if existing and not overwrite:
+        more = f" (and {len(existing) - 1} more)" if len(existing) > 1 else ""
+        raise OutputError(f"{shown(existing[0])}: exists{more}; pass --overwrite to replace")
+    # Made for the check and removed again: a command that fails later (a bad model
+    # file) leaves no empty folder behind.
+    made = [d for d in [out, *out.parents] if not d.exists()]
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out, prefix=".fss-write-check-"):
+            pass
+    except OSError as e:
+        raise OutputError(f"{shown(out)}: cannot write there ({e.strerror or e})") from None
+    finally:
+        for d in made:  # deepest first
+            with contextlib.suppress(OSError):
+                d.rmdir()
+    return targets
 
 
 def write_report(out: Path, results: list[Outcome]) -> Path:
     """``out/sketches.csv``: input, output, status (ok | failed), reason; one row per
-    input, written whole or not at all."""
+    input, written whole or not at all; names that are not valid UTF-8 escaped."""
     from fss.io import write_text
 
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["input", "output", "status", "reason"])
     for r in results:
-        w.writerow([str(r.path), _relative(r.out, out), "failed" if r.error else "ok",
-                    r.error or ""])
+        w.writerow([shown(r.path), _relative(r.out, out), "failed" if r.error else "ok",
+                    shown(r.error or "")])
     path = out / CSV_NAME
     write_text(path, buf.getvalue())
     return path
+
+
+def _reason(e: BaseException) -> str:
+    first = (str(e).strip().splitlines() or [""])[0]
+    if isinstance(e, PhotoError):
+        return first
+    if isinstance(e, OSError) and e.strerror:
+        return f"{e.__class__.__name__}: {e.strerror}"
+    return f"{e.__class__.__name__}: {first}" if first else e.__class__.__name__
 
 
 def sketch_photos(photos: Iterable[Path], source: Path, out: Path, sketcher: Sketcher,
                   paste: bool = False, progress: bool = True) -> list[Outcome]:
     """Sketch every photo into ``out`` (mirroring sub-folders of ``source``; names per
     ``output_name``); a photo that fails for any reason is reported and skipped, the
-    rest continue. Writes ``out/sketches.csv`` last."""
+    rest continue. Each sketch is written to a temp name and renamed, the temp file
+    removed whatever fails. A write the output refuses (full, read-only, quota) stops
+    the run: the photos not reached are listed as such. ``out/sketches.csv`` is
+    written last in every case, listing every input; then an ``OutputError`` names
+    the write that failed."""
     from tqdm import tqdm
 
-    from fss.io import save_png
+    from fss.io import save_png_atomic
 
     photos = list(photos)
-    results = []
+    results: list[Outcome] = []
+    fault: tuple[Path, OSError] | None = None
     out.mkdir(parents=True, exist_ok=True)
     for path in tqdm(photos, desc="sketch", unit="photo", disable=not progress or len(photos) < 2):
+        if fault is not None:
+            results.append(Outcome(path, None, f"not sketched: the output failed at "
+                                               f"{shown(fault[0].name)} ({fault[1].strerror})"))
+            continue
         target = out / output_name(path, source)
         try:
             rgb = read_photo(path)
             sketch, matrix = sketcher(rgb)
             if paste:
                 sketch = paste_back(sketch, matrix, *rgb.shape[:2])
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_name(f".{target.stem}.tmp.png")
-            save_png(tmp, sketch)
-            tmp.replace(target)
-            results.append(Outcome(path, target))
         except Exception as e:  # noqa: BLE001 - one bad photo must not stop a folder
             # (decode errors alone come as OSError, ValueError, SyntaxError, struct.error,
             # DecompressionBombError...)
-            first = (str(e).strip().splitlines() or [""])[0]
-            reason = first if isinstance(e, PhotoError) else (
-                f"{e.__class__.__name__}: {first}" if first else e.__class__.__name__)
-            results.append(Outcome(path, None, reason))
+            results.append(Outcome(path, None, _reason(e)))
+            continue
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            save_png_atomic(target, sketch)
+            results.append(Outcome(path, target))
+        except OSError as e:
+            results.append(Outcome(path, None, _reason(e)))
+            if e.errno in OUTPUT_FAULTS:
+                fault = (target, e)
     write_report(out, results)
+    if fault is not None:
+        done = sum(r.error is None for r in results)
+        raise OutputError(f"{shown(fault[0])}: {fault[1].strerror}; {done} of {len(results)} "
+                          f"photos sketched, every input listed in {shown(out / CSV_NAME)}")
     return results

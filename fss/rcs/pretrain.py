@@ -5,6 +5,7 @@ photo."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -15,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from fss.data.align import AlignParams
+from fss.errors import DivergenceError, UserError
 from fss.rcs.net import RCSNet, RCSParams
 
 # rgb (HxWx3 uint8, aligned) -> (468, 2) landmarks in its pixels, face-presence prob.
@@ -93,20 +95,20 @@ def label_dataset(splits_csv: Path, masks_dir: Path, p: RCSParams,
         rgb = read_rgb(Path(r.photo))
         person = read_gray(Path(masks_dir) / f"{r.id}.png") > 127
         if photos and rgb.shape != photos[0].shape:
-            raise ValueError(f"{r.photo}: size {rgb.shape[:2]} differs from the first "
-                             f"photo's {photos[0].shape[:2]}; photos must be aligned")
+            raise UserError(f"{r.photo}: size {rgb.shape[:2]} differs from the first "
+                            f"photo's {photos[0].shape[:2]}; photos must be aligned")
         if person.shape != rgb.shape[:2]:
-            raise ValueError(f"{r.id}: mask size {person.shape} != photo size {rgb.shape[:2]}")
+            raise UserError(f"{r.id}: mask size {person.shape} != photo size {rgb.shape[:2]}")
         lm, pr = landmarker(rgb)
         photos.append(rgb)
         persons.append(person)
         marks.append(np.asarray(lm, float))
         presence.append(float(pr))
     if not photos:
-        raise ValueError(f"{splits_csv}: no photos listed")
+        raise UserError(f"{splits_csv}: no photos listed")
     ok = np.array(presence) >= min_presence
     if not ok.any():
-        raise ValueError(f"face mesh found no face in any of the {len(photos)} photos")
+        raise UserError(f"face mesh found no face in any of the {len(photos)} photos")
     mean_lm = np.mean([m for m, good in zip(marks, ok, strict=True) if good], axis=0)
     failures = []
     face, hair, face_d, hair_d = [], [], [], []
@@ -141,7 +143,7 @@ def train_rcs(data: LabelledSet, p: RCSParams, seed: int,
     gen = torch.Generator().manual_seed(seed)
     train = np.array([s == "train" for s in data.splits])
     if not train.any():
-        raise ValueError("no TRAIN photos to pre-train RCS on")
+        raise UserError("no TRAIN photos to pre-train RCS on")
     x_all = torch.from_numpy(data.photos[train]).to(device)
     y_face = torch.from_numpy(data.face_density[train]).to(device)[:, None]
     y_hair = torch.from_numpy(data.hair_density[train]).to(device)[:, None]
@@ -151,7 +153,7 @@ def train_rcs(data: LabelledSet, p: RCSParams, seed: int,
     opt = torch.optim.Adam(net.parameters(), lr=p.lr)
     n, losses = len(x_all), []
     bar = tqdm(range(p.epochs), desc="rcs train", unit="epoch")
-    for _ in bar:
+    for epoch in bar:
         order = torch.randperm(n, generator=gen)
         flip = torch.rand(n, generator=gen) < 0.5
         total = 0.0
@@ -166,12 +168,19 @@ def train_rcs(data: LabelledSet, p: RCSParams, seed: int,
             hair, face = net.logits(x)
             loss = (bce_dice_loss(face, yf, p.dice_weight, True, rf, p.density_floor)
                     + bce_dice_loss(hair, yh, p.dice_weight, True, rh, p.density_floor))
+            value = float(loss.detach())
+            if not math.isfinite(value):  # nothing is saved before the last epoch
+                raise DivergenceError(f"pretrain_rcs: diverged at epoch {epoch + 1}, iteration "
+                                      f"{i // p.batch_size + 1}: loss = {value} (lower rcs.lr?)")
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            total += float(loss.detach()) * len(idx)
+            total += value * len(idx)
         losses.append(total / n)
         bar.set_postfix(loss=f"{losses[-1]:.4f}")
+    if any(not torch.isfinite(q).all() for q in net.parameters()):
+        raise DivergenceError(f"pretrain_rcs: diverged in epoch {p.epochs}: the weights hold "
+                              f"NaN or inf (last loss {losses[-1]:.4g}; lower rcs.lr?)")
     return net.eval(), losses
 
 
@@ -215,12 +224,12 @@ def _check_own_folder(model_out: Path) -> None:
     but the model: refuse a folder that holds anything else (e.g. the repo root)."""
     folder = model_out.parent
     if folder.resolve() == Path.cwd().resolve() or not folder.name:
-        raise ValueError(f"{model_out}: the model needs a folder of its own (e.g. models/rcs_net/)")
+        raise UserError(f"{model_out}: the model needs a folder of its own (e.g. models/rcs_net/)")
     if folder.is_dir():
         other = [q.name for q in folder.iterdir()
                  if q.name != model_out.name and not q.name.startswith(".")]
         if other:
-            raise ValueError(f"{folder}: would be replaced but also holds {', '.join(other[:3])}")
+            raise UserError(f"{folder}: would be replaced but also holds {', '.join(other[:3])}")
 
 
 def pretrain_rcs(splits_csv: Path, masks_dir: Path, align: AlignParams, p: RCSParams,

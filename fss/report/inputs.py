@@ -194,7 +194,10 @@ def _evaluation_runs(path: Path) -> dict | None:
 def load_inputs(root: Path) -> Inputs:
     root = Path(root)
     params_path = root / "params.yaml"
-    params = yaml.safe_load(params_path.read_text()) if params_path.is_file() else {}
+    from fss.config import UniqueKeyLoader
+
+    params = (yaml.load(params_path.read_text(), Loader=UniqueKeyLoader)  # noqa: S506
+              if params_path.is_file() else {})
     params = params if isinstance(params, dict) else {}
     trained = trained_rows(params)
     seeds = declared_seeds(params)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
+import torch
 from pydantic import Field
 
 from fss.config import NonNegFloat, NonNegInt, ParamsError, PosFloat, PosInt, build
@@ -21,6 +22,15 @@ CHANNELS_LAST = ("auto", "always", "never")
 
 
 NORMS = ("instance", "batch", "none")
+
+
+def encoder_layers(p: GeneratorParams) -> int:
+    """How many layers the generator's encoder has (the NCE layers index them), read
+    off a generator built on the meta device: no weights, no time, one source."""
+    from fss.models.generator import ResnetGenerator
+
+    with torch.device("meta"):
+        return ResnetGenerator(3, 1, p).n_encoder_layers
 Beta = Annotated[float, Field(ge=0, lt=1)]
 
 
@@ -37,6 +47,16 @@ class ModelParams:
     nce_t: PosFloat = 0.07
     mlp_dim: PosInt = 256
     init_type: Literal[INIT_TYPES] = "xavier"    # xavier (CUT) | normal (pix2pix / CycleGAN)
+
+    def __post_init__(self) -> None:
+        if len(set(self.nce_layers)) != len(self.nce_layers):
+            raise ParamsError(f"nce_layers {list(self.nce_layers)} should not repeat a layer")
+        n = encoder_layers(self.generator())
+        outside = [i for i in self.nce_layers if i >= n]
+        if outside:
+            raise ParamsError(f"nce_layers {list(self.nce_layers)}: layer(s) {outside} outside "
+                              f"the generator's encoder (layers 0..{n - 1} with n_blocks "
+                              f"{self.n_blocks})")
 
     def generator(self) -> GeneratorParams:
         return GeneratorParams(ngf=self.ngf, n_blocks=self.n_blocks, norm=self.norm)

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+from fss.errors import DivergenceError, UserError
 from fss.io import write_json, write_text
 from fss.training import checkpoint as ckpt
 from fss.training import distributed
@@ -76,6 +77,12 @@ def run_fingerprint(cfg: TrainingConfig, data: PairSet, world_size: int = 1) -> 
     extra = {"world_size": world_size} if world_size > 1 else {}
     return ckpt.config_fingerprint(
         {"config": config, "ids": data.ids, "size": list(data.photos.shape[-2:]), **extra})
+
+
+def nonfinite_weights(method: Method) -> list[str]:
+    """The networks (G, D, H...) with a NaN or inf parameter."""
+    return [k for k, n in method.nets.items()
+            if any(not torch.isfinite(p).all() for p in n.parameters())]
 
 
 def _write_curves(path: Path, history: list[dict[str, float]]) -> None:
@@ -147,8 +154,8 @@ def train_row(cfg: TrainingConfig, data: PairSet, out_dir: Path, curves_csv: Pat
     if cfg.train.threads > 0:
         torch.set_num_threads(cfg.train.threads)
     if cfg.row.needs_maps and (data.face is None or data.hair is None):
-        raise ValueError(f"row '{cfg.row_name}' samples with '{cfg.row.sampling}' but the "
-                         "training set has no RCS maps (run pretrain_rcs first)")
+        raise UserError(f"row '{cfg.row_name}' samples with '{cfg.row.sampling}' but the "
+                        "training set has no RCS maps (run pretrain_rcs first)")
     info = distributed.init_from_env(cfg.device)
     try:
         return _train(cfg, data, out_dir, curves_csv, metrics_json, info, resume=resume,
@@ -239,8 +246,8 @@ def epoch_sums(per_step: dict[str, list[torch.Tensor | float]], who: str, epoch:
         sums[k] = float(col.sum())
     if first_bad is not None:
         i, k, v = first_bad
-        raise FloatingPointError(f"{who}: loss {k} became {v} at epoch {epoch + 1}, "
-                                 f"iteration {i + 1}{where} (lower train.lr?)")
+        raise DivergenceError(f"{who}: diverged at epoch {epoch + 1}, iteration {i + 1}"
+                              f"{where}: loss {k} = {v}")
     return sums
 
 
@@ -276,7 +283,17 @@ def _train(cfg: TrainingConfig, data: PairSet, out_dir: Path, curves_csv: Path,
             lr = t.lr * lr_factor(epoch, t.epochs, t.epochs_decay)
             method.set_lr(lr)
             te = time.time()
-            means = _train_epoch(method, data, cfg, epoch, iters, info, device, bar, scaled)
+            try:
+                means = _train_epoch(method, data, cfg, epoch, iters, info, device, bar,
+                                     scaled)
+                bad = nonfinite_weights(method)
+                if bad:  # finite losses, yet a step left inf/NaN weights behind
+                    raise DivergenceError(
+                        f"train {cfg.row_name}: diverged at epoch {epoch + 1}, iteration "
+                        f"{steps}: weights of {', '.join(bad)} hold NaN or inf (losses "
+                        + ", ".join(f"{k} {v:.4g}" for k, v in means.items()) + ")")
+            except DivergenceError as e:
+                raise DivergenceError(f"{e} (lower train.lr?); {_kept(latest, main)}") from None
             bar.set_postfix({k: f"{v:.3g}" for k, v in means.items() if k in ("L1", "NCE", "D")})
             history.append({"epoch": epoch + 1, **means, "lr": lr,
                             "seconds": round(time.time() - te, 3)})
@@ -297,6 +314,19 @@ def _train(cfg: TrainingConfig, data: PairSet, out_dir: Path, curves_csv: Path,
         bar.close()
         if run is not None:
             run.end(status)
+
+
+def _kept(latest: Path, main: bool) -> str:
+    """What a diverged run leaves: the last checkpoint, saved before the epoch that
+    diverged."""
+    import contextlib
+
+    if not main or not latest.is_file():
+        return "no checkpoint was saved yet"
+    epoch = None
+    with contextlib.suppress(Exception):
+        epoch = ckpt.load(latest, "cpu").get("epoch")
+    return f"kept {latest}" + (f" (after epoch {epoch})" if epoch is not None else "")
 
 
 def _epoch_outputs(method: Method, data: PairSet, cfg: TrainingConfig, epoch: int,

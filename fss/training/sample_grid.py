@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from fss.io import save_png
+from fss.io import save_png_atomic
 
 
 def _tile(t: torch.Tensor | None, signed: bool, shape: tuple[int, int]) -> np.ndarray:
@@ -37,5 +37,5 @@ def sample_grid(rows: list[dict[str, torch.Tensor | None]]) -> np.ndarray:
 
 def save_grid(path: Path, rows: list[dict[str, torch.Tensor | None]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    save_png(path, sample_grid(rows))
+    save_png_atomic(path, sample_grid(rows))
     return path
