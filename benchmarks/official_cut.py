@@ -10,6 +10,7 @@ defaults (7x7 uniform window, data_range 255).
     dvc exp run -S profile=cut_official train@cut-0 evaluate@cut-0
     python benchmarks/official_cut.py score results/cut/seed0 --name ours
     python benchmarks/official_cut.py compare metrics/official_cut.json
+    python benchmarks/official_cut.py time --official ../contrastive-unpaired-translation
 
 Outputs are found by the test pair's id (ours: <subset>/<id>.png) or by the raw photo's
 file stem (official CUT's results/<name>/test_latest/images/fake_B/<photo>.png).
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import statistics
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -130,6 +132,149 @@ def compare(scored: Annotated[Path, typer.Argument(help="JSON written by `score`
         ok = o["fid"] <= r["fid"] + 10 and o["ssim_skimage"] >= r["ssim_skimage"] - 0.01
         typer.echo(f"| {s} | {r['fid']} | {o['fid']} | {r['ssim_skimage']} | "
                    f"{o['ssim_skimage']} | {r['psnr']} | {o['psnr']} | {'yes' if ok else 'NO'} |")
+
+
+def _official_cut(path: Path, size: int, ngf: int, blocks: int, scratch: Path):
+    """Official CUT's CUTModel (CUT mode: identity term on) built from the user's checkout
+    at ``path`` with the options of its own train.py, and the step its loop runs."""
+    import contextlib
+    import io
+    import sys
+
+    import torch
+
+    if not (path / "models" / "cut_model.py").is_file():
+        raise typer.BadParameter(f"{path}: not a checkout of taesungp/contrastive-unpaired-"
+                                 "translation (no models/cut_model.py)")
+    sys.path.insert(0, str(path))
+    from models import create_model  # official CUT's own package, from the user's checkout
+    from options.train_options import TrainOptions
+
+    cmd = (f"--dataroot {scratch} --name timing --checkpoints_dir {scratch} --gpu_ids -1 "
+           f"--model cut --CUT_mode CUT --ngf {ngf} --ndf {ngf} --netG resnet_{blocks}blocks "
+           f"--load_size {size} --crop_size {size} --preprocess none --batch_size 1 "
+           "--display_id 0")
+    with contextlib.redirect_stdout(io.StringIO()):
+        opt = TrainOptions(cmd).parse()
+        model = create_model(opt)
+    gen = torch.Generator().manual_seed(0)
+    # Official CUT reads the sketch as RGB (its input_nc = output_nc = 3 for the identity
+    # term); ours keeps one channel.
+    data = {"A": torch.rand(1, 3, size, size, generator=gen) * 2 - 1,
+            "B": (torch.rand(1, 1, size, size, generator=gen) * 2 - 1).expand(-1, 3, -1, -1),
+            "A_paths": ["a"], "B_paths": ["b"]}
+    with contextlib.redirect_stdout(io.StringIO()):
+        model.data_dependent_initialize(data)
+        model.setup(opt)
+        model.parallelize()
+
+    def step() -> None:
+        model.set_input(data)
+        model.optimize_parameters()
+
+    return step
+
+
+def _our_cut(size: int, ngf: int, blocks: int):
+    """Our ``cut`` row (conf ``rows.cut``, identity term on, no crop) and its step."""
+    import torch
+    import yaml
+
+    from fss.config import build
+    from fss.training.config import LossParams, ModelParams, RowParams, TrainingConfig, TrainParams
+    from fss.training.dataset import Batch
+    from fss.training.methods import build_method
+    from fss.training.sampling import SamplingParams
+
+    rows = yaml.safe_load((HERE.parent / "conf" / "config.yaml").read_text())["rows"]
+    cfg = TrainingConfig(row_name="cut", row=build(RowParams, rows["cut"], "rows.cut"),
+                         model=ModelParams(ngf=ngf, ndf=ngf, n_blocks=blocks),
+                         sampling=SamplingParams(), loss=LossParams(nce_idt=True),
+                         train=TrainParams(), seed=0, device="cpu")
+    torch.manual_seed(0)
+    m = build_method(cfg)
+    gen = torch.Generator().manual_seed(0)
+    b = Batch(photo=torch.rand(1, 3, size, size, generator=gen) * 2 - 1,
+              sketch=torch.rand(1, 1, size, size, generator=gen) * 2 - 1,
+              mask=torch.ones(1, 1, size, size), face=None, hair=None)
+    return m, b, lambda: m.step(b, gen)
+
+
+def _step_gflop(method, batch) -> float:
+    """FLOPs of one of our steps (forward and backward of every network), counted by
+    torch's FlopCounterMode on the step itself."""
+    import torch
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    with counter:
+        method.step(batch, torch.Generator().manual_seed(1))
+    return counter.get_total_flops() / 1e9
+
+
+def _seconds_per_step(step, n: int) -> float:
+    import time
+
+    times = []
+    for _ in range(n):
+        t = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+@app.command()
+def time(official: Annotated[Path, typer.Option(
+             help="A local checkout of official CUT (taesungp/contrastive-unpaired-"
+                  "translation), fetched by you: it is imported from there, never vendored.")],
+         size: Annotated[int, typer.Option(help="Image size.")] = 128,
+         ngf: Annotated[int, typer.Option(help="Generator and discriminator width.")] = 32,
+         blocks: Annotated[int, typer.Option(help="Residual blocks (6 or 9).")] = 9,
+         repeats: Annotated[int, typer.Option(help="Alternating rounds (>= 5).")] = 7,
+         steps: Annotated[int, typer.Option(help="Timed steps per round and side.")] = 10,
+         warmup: Annotated[int, typer.Option(help="Untimed steps of each side first.")] = 5
+         ) -> None:
+    """Seconds per training step of official CUT and of our cut row, side by side in this
+    one process: rounds alternate the two (so drift on a shared machine hits both), each
+    round the median of STEPS steps; prints every round, the median ratio ours/official and
+    its spread, and what share of this machine's matmul rate our step achieves."""
+    import sys
+
+    import torch
+
+    sys.path.insert(0, str(HERE))
+    from bench import _matmul_gflops
+
+    if repeats < 5:
+        raise typer.BadParameter("--repeats: at least 5 rounds (the ratio's spread needs them)")
+    with tempfile.TemporaryDirectory() as scratch:
+        theirs = _official_cut(official, size, ngf, blocks, Path(scratch))
+        method, batch, ours = _our_cut(size, ngf, blocks)
+        for _ in range(warmup):
+            theirs()
+            ours()
+        typer.echo(f"# {size}x{size}, ngf = ndf = {ngf}, {blocks} blocks, batch 1, identity "
+                   f"term on, no crop; torch {torch.__version__}, {torch.get_num_threads()} "
+                   f"threads; {repeats} rounds x {steps} steps\n")
+        typer.echo("| round | official s/it | ours s/it | ours / official |\n|---|---|---|---|")
+        rows = []
+        for r in range(repeats):
+            first, second = (theirs, ours) if r % 2 == 0 else (ours, theirs)
+            a = _seconds_per_step(first, steps)
+            b = _seconds_per_step(second, steps)
+            t_off, t_ours = (a, b) if r % 2 == 0 else (b, a)
+            rows.append((t_off, t_ours))
+            typer.echo(f"| {r + 1} | {t_off:.3f} | {t_ours:.3f} | {t_ours / t_off:.3f} |")
+    ratios = sorted(o / t for t, o in rows)
+    q1, q3 = statistics.quantiles(ratios, n=4)[0], statistics.quantiles(ratios, n=4)[2]
+    gflop, mm = _step_gflop(method, batch), _matmul_gflops()
+    t_ours = statistics.median(o for _, o in rows)
+    typer.echo(f"\nmedian s/it: official {statistics.median(t for t, _ in rows):.3f}, ours "
+               f"{t_ours:.3f}; ratio ours/official median {statistics.median(ratios):.3f} "
+               f"(quartiles {q1:.3f}-{q3:.3f}, range {ratios[0]:.3f}-{ratios[-1]:.3f})")
+    typer.echo(f"our step: {gflop:.2f} GFLOP, {gflop / t_ours:.1f} GFLOP/s achieved = "
+               f"{gflop / t_ours / mm:.0%} of this machine's fp32 matmul rate ({mm:.0f} GFLOP/s, "
+               "2048^2, same run)")
 
 
 if __name__ == "__main__":
