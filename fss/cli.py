@@ -96,12 +96,29 @@ DEFAULT_BASELINE = Path("reports/baselines/smoke.json")
 def gate_check(
     baseline: Annotated[Path, typer.Option(help="Committed baseline JSON.")] = DEFAULT_BASELINE,
     root: Annotated[Path, typer.Option(help="Repository root holding metrics/.")] = Path("."),
+    markdown: Annotated[Path | None, typer.Option(
+        help="Also write the verdict as a Markdown report (a table of every metric, then "
+             "`dvc metrics diff --md`), written even when the gate fails.")] = None,
+    dvc_rev: Annotated[str, typer.Option(
+        help="The revision `dvc metrics diff` compares the workspace with in the Markdown "
+             "report; empty: leave that section out.")] = "HEAD",
 ) -> None:
     """Fail (exit 1) when a metric is worse than the baseline beyond its tolerance."""
     from fss.evaluation.metric_gate import collect, compare, read_baseline, report
 
-    worse, better = compare(collect(root), read_baseline(baseline))
+    current, base = collect(root), read_baseline(baseline)
+    worse, better = compare(current, base)
     typer.echo(report(worse, better, baseline))
+    if markdown is not None:
+        from fss.evaluation.gate_report import dvc_metrics_diff, markdown as render, verdict_rows
+        from fss.io import write_text
+        from fss.metrics.table import gate_kind
+
+        rows = verdict_rows(current, base, worse, better,
+                            lambda name: gate_kind(name).tolerance)
+        diff = dvc_metrics_diff(root, dvc_rev) if dvc_rev else None
+        write_text(markdown, render(rows, baseline, diff))
+        typer.echo(f"wrote {markdown}")
     if worse:
         raise typer.Exit(1)
 
