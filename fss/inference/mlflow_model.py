@@ -109,13 +109,18 @@ def log_sketch_model(generator: Path, name: str = "model") -> str:
     returns the model's URI. Requirements are listed, not inferred (inferring them
     would load and run the model in a subprocess); serve it in the project's own
     environment (``--env-manager local``)."""
+    import os
     import platform
     import warnings
 
     import torch
 
-    with warnings.catch_warnings():  # "no input example": one would run the model here
-        warnings.filterwarnings("ignore", category=UserWarning, module="mlflow")
+    # A stage's log is no terminal: no progress bars for copying one file.
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    with warnings.catch_warnings():
+        # MLflow's advice (an input example, which would run the model here; type hints,
+        # which it would read as the schema) does not apply: the signature is explicit.
+        warnings.simplefilter("ignore", UserWarning)
         model = mlflow.pyfunc.log_model(
             name=name, python_model=str(ENTRY), artifacts={ARTIFACT: str(generator)},
             signature=signature(), model_config={"device": "auto"},
