@@ -75,15 +75,19 @@ def log_to_mlflow(row: str, seed: int, kind: str, profile: str, params: dict, me
                   metrics_file: Path) -> None:
     """A trained row's test metrics into its training run (found through the run id
     the training metrics record); a reference row as a run of its own."""
-    from fss.tracking import evaluation_metrics, git_commit, log_to_run, reference_run
+    from fss.tracking import (
+        evaluation_metrics,
+        git_commit,
+        log_to_run,
+        reference_run,
+        training_run,
+    )
 
     tags = {"row": row, "profile": profile, "git_commit": git_commit(),
             "dvc_exp": os.environ.get("DVC_EXP_NAME", "")}
     if kind != "trained":
         reference_run(row, params, {**tags, "stage": "evaluate"}, metrics, metrics_file)
         return
-    from fss.tracking import training_run
-
     name = run_name(row, seed)
     run_id, made = training_run(f"train-{row}-seed{seed}", params,
                                 {**tags, "seed": str(seed), "stage": "train"},
