@@ -22,6 +22,7 @@ from typing import Any
 
 import mlflow.pyfunc
 import numpy as np
+import pandas as pd
 
 ARTIFACT = "generator"  # the key of the model file among the logged model's artifacts
 ENTRY = Path(__file__).with_name("mlflow_entry.py")
@@ -64,10 +65,8 @@ class SketchModel(mlflow.pyfunc.PythonModel):
         align, masks, _ = settings(runner, None)
         self.sketcher = Sketcher(runner, align, masks, str(device))
 
-    # No type hints here: MLflow would read them as the model's schema.
-    def predict(self, context, model_input, params=None):
-        import pandas as pd
-
+    def predict(self, context: Any, model_input: pd.DataFrame,
+                params: dict[str, Any] | None = None) -> pd.DataFrame:
         from fss.inference.sketch import PhotoError, paste_back, read_photo
 
         paste = bool((params or {}).get("paste_back", False))
@@ -118,8 +117,8 @@ def log_sketch_model(generator: Path, name: str = "model") -> str:
     # A stage's log is no terminal: no progress bars for copying one file.
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     with warnings.catch_warnings():
-        # MLflow's advice (an input example, which would run the model here; type hints,
-        # which it would read as the schema) does not apply: the signature is explicit.
+        # MLflow's advice to give an input example (it would run the model here) does
+        # not apply: the signature is explicit.
         warnings.simplefilter("ignore", UserWarning)
         model = mlflow.pyfunc.log_model(
             name=name, python_model=str(ENTRY), artifacts={ARTIFACT: str(generator)},
