@@ -10,12 +10,22 @@ import typer
 
 from fss.errors import UserError, one_line_errors
 
+# Help is Markdown: a docstring's lines re-wrap to the terminal, a blank line starts a
+# paragraph, and each command's first paragraph is its one-line summary in the list.
+MARKUP = "markdown"
 app = typer.Typer(
-    help="FSS face sketch synthesis: data preparation, training, evaluation, reports.",
+    help="FSS face sketch synthesis: data preparation, training, evaluation, reports.\n\n"
+         "The pipeline itself runs under DVC (`bash scripts/run.sh cpu`, or `dvc exp run -S "
+         "profile=smoke`); these commands prepare its parameters, gate its metrics, and "
+         "turn photos into sketches with a trained model.\n\n"
+         "Example: `fss sketch me.jpg -o sketches/`",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode=MARKUP,
 )
-weights_app = typer.Typer(help="The registry of pretrained files.", no_args_is_help=True)
+weights_app = typer.Typer(help="The registry of pretrained files.\n\nExample: `fss weights "
+                               "list`", no_args_is_help=True,
+                          rich_markup_mode=MARKUP)
 app.add_typer(weights_app, name="weights")
 
 
@@ -26,8 +36,13 @@ def make_synthetic_cufs_cmd(
     per_split: Annotated[int, typer.Option(help="Pairs per subset and split.", min=1)] = 4,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
-    """Write a small SYNTHETIC CUFS-like dataset (for tests and the smoke profile on
-    machines without the database). Its numbers say nothing about the method."""
+    """Write a small SYNTHETIC CUFS-like dataset in CUFS's real folder layout.
+
+    For the tests and the smoke profile on machines without the database; its numbers
+    say nothing about the method.
+
+    Example: `fss make-synthetic-cufs /tmp/cufs --per-split 3`
+    """
     from fss.data.synthetic import make_synthetic_cufs
 
     n = make_synthetic_cufs(out, per_split=per_split, seed=seed)
@@ -47,9 +62,13 @@ def params_cmd(
     check: Annotated[bool, typer.Option(
         "--check", help="Only check the existing file (--out) and write nothing.")] = False,
 ) -> None:
-    """Compose params.yaml from conf/ exactly as `dvc exp run -S profile=...` does,
-    for use with plain `dvc repro`; every value is checked (type, range, choice)
-    before the file is written."""
+    """Compose params.yaml from conf/ for plain `dvc repro`.
+
+    The file is what `dvc exp run -S profile=...` composes; every value is checked
+    (type, range, choice) before the file is written.
+
+    Example: `fss params --profile cpu -S loss.alpha=50`
+    """
     if check:
         from fss.params import read_params
 
@@ -65,8 +84,14 @@ def params_cmd(
 @weights_app.command("list")
 @one_line_errors
 def weights_list() -> None:
-    """Every pretrained file the project knows and its state: found (sha256 verified),
-    CORRUPT (a file is there but its sha256 does not match) or MISSING."""
+    """Every pretrained file the project knows, and its state.
+
+    Each is found (sha256 verified), CORRUPT (a file is there but its sha256 does not
+    match) or MISSING; the lookup order is `$FSS_WEIGHTS`, `~/.cache/fss/weights`, an
+    installed package that ships it, its official URL.
+
+    Example: `fss weights list`
+    """
     from fss.weights import REGISTRY, file_state
 
     for name, w in REGISTRY.items():
@@ -81,14 +106,21 @@ def weights_list() -> None:
 def weights_check(
     names: Annotated[list[str], typer.Argument(help="Registry names to verify.")],
 ) -> None:
-    """Verify the named files (sha256); exits 2 with the reason on the first failure."""
+    """Verify the named pretrained files (sha256).
+
+    Exits 2 with the reason on the first failure.
+
+    Example: `fss weights check inception_fid vgg16_features`
+    """
     from fss.weights import resolve
 
     for name in names:
         typer.echo(f"{name}: ok ({resolve(name)})")
 
 
-gate_app = typer.Typer(help="CI's metric-regression gate.", no_args_is_help=True)
+gate_app = typer.Typer(help="CI's metric-regression gate.\n\nExample: `fss gate check`",
+                       no_args_is_help=True,
+                       rich_markup_mode=MARKUP)
 app.add_typer(gate_app, name="gate")
 DEFAULT_BASELINE = Path("reports/baselines/smoke.json")
 
@@ -98,12 +130,38 @@ DEFAULT_BASELINE = Path("reports/baselines/smoke.json")
 def gate_check(
     baseline: Annotated[Path, typer.Option(help="Committed baseline JSON.")] = DEFAULT_BASELINE,
     root: Annotated[Path, typer.Option(help="Repository root holding metrics/.")] = Path("."),
+    markdown: Annotated[Path | None, typer.Option(
+        help="Also write the verdict as a Markdown report (a table of every metric, then "
+             "`dvc metrics diff --md`), written even when the gate fails.")] = None,
+    dvc_rev: Annotated[str, typer.Option(
+        help="The revision `dvc metrics diff` compares the workspace with in the Markdown "
+             "report; empty: leave that section out.")] = "HEAD",
 ) -> None:
-    """Fail (exit 1) when a metric is worse than the baseline beyond its tolerance."""
+    """Fail (exit 1) when a metric is worse than the baseline beyond its tolerance.
+
+    Every gated metric of a finished pipeline (per row and subset, rank-1, RCS and mask
+    IoU) is compared with the committed baseline, in the direction that counts as
+    worse; a metric missing now is a regression. `--markdown` also writes the verdict
+    as a table for a pull-request comment.
+
+    Example: `fss gate check --markdown reports/ci/gate.md`
+    """
     from fss.evaluation.metric_gate import collect, compare, read_baseline, report
 
-    worse, better = compare(collect(root), read_baseline(baseline))
+    current, base = collect(root), read_baseline(baseline)
+    worse, better = compare(current, base)
     typer.echo(report(worse, better, baseline))
+    if markdown is not None:
+        from fss.evaluation.gate_report import dvc_metrics_diff, verdict_rows
+        from fss.evaluation.gate_report import markdown as render
+        from fss.io import write_text
+        from fss.metrics.table import gate_kind
+
+        rows = verdict_rows(current, base, worse, better,
+                            lambda name: gate_kind(name).tolerance)
+        diff = dvc_metrics_diff(root, dvc_rev) if dvc_rev else None
+        write_text(markdown, render(rows, baseline, diff))
+        typer.echo(f"wrote {markdown}")
     if worse:
         raise typer.Exit(1)
 
@@ -115,7 +173,12 @@ def gate_update(
     root: Annotated[Path, typer.Option(help="Repository root holding metrics/.")] = Path("."),
     profile: Annotated[str, typer.Option(help="Profile the metrics came from.")] = "smoke",
 ) -> None:
-    """Write the current metrics as the new baseline (after a deliberate change)."""
+    """Write the current metrics as the new baseline.
+
+    Run it after a smoke run, once a change that moves the metrics is deliberate.
+
+    Example: `fss gate update --profile smoke`
+    """
     from fss.evaluation.metric_gate import collect, write_baseline
 
     current = collect(root)
@@ -128,8 +191,12 @@ def gate_update(
 def summary_cmd(
     root: Annotated[Path, typer.Option(help="Repository root holding metrics/.")] = Path("."),
 ) -> None:
-    """The headline numbers of Tables 3 and 7 and where the full report is (the main
-    job's last screen)."""
+    """The headline numbers of Tables 3 and 7, and where the full report is.
+
+    The main job's last screen; every metric: `dvc metrics show`.
+
+    Example: `fss summary`
+    """
     from fss.report.inputs import load_inputs
     from fss.report.summary import summary
 
@@ -155,8 +222,8 @@ def sketch_cmd(
     out: Annotated[Path, typer.Option("-o", "--out", help="Folder for the sketches (PNG) "
                                       "and sketches.csv.")],
     checkpoint: Annotated[Path | None, typer.Option(
-        help="A model file (generator.pt) or an exported .onnx; default: the pipeline's "
-             "fss row, lowest seed (models/fss/seed<k>/generator.pt).")] = None,
+        help="A model file (generator.pt) or an exported .onnx; default: the generator.pt "
+             "of the pipeline's fss row, lowest seed trained.")] = None,
     backend: Annotated[str, typer.Option(
         help="auto (onnxruntime for .onnx, else torch), torch or onnxruntime.")] = "auto",
     params: Annotated[Path | None, typer.Option(
@@ -172,13 +239,20 @@ def sketch_cmd(
     overwrite: Annotated[bool, typer.Option(
         help="Replace sketches (and sketches.csv) already in the output folder.")] = False,
 ) -> None:
-    """Turn face photo(s) into sketches with a trained generator; the model file alone
-    is enough. A photo that cannot be sketched (unreadable, too small, no face) is
-    reported and skipped; out/sketches.csv lists every input; exit code 1 if any
-    failed, 2 if the output folder cannot take them (checked first; a disk that
-    fills up stops the run with sketches.csv still written). Output names keep the
-    input's extension: a.jpg -> a_jpg.png; an existing one is kept unless
-    --overwrite."""
+    """Turn face photos into sketches with a trained generator.
+
+    The model file alone is enough: it carries the image size, eye targets and mask
+    settings the generator was trained with.
+
+    A photo that cannot be sketched (unreadable, too small, no face) is reported and
+    skipped while the rest go on; `OUT/sketches.csv` lists every input, and the exit
+    code is 1 if any failed, 2 if the output folder cannot take them (checked first; a
+    disk that fills up stops the run with `sketches.csv` still written). Output names
+    keep the input's extension and sub-folder: `a.jpg` becomes `a_jpg.png`; an existing
+    one is kept unless `--overwrite`.
+
+    Example: `fss sketch photos/ -o sketches/ --paste-back`
+    """
     from fss.config import load_params
     from fss.device import resolve_device
     from fss.inference.runtime import BACKENDS, open_runner
@@ -233,9 +307,15 @@ def export_cmd(
     calibration_count: Annotated[int, typer.Option(help="Calibration photos.", min=1)] = 32,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
 ) -> None:
-    """Export a model file to ONNX (dynamic batch/height/width, the model's metadata in
-    the file) or TorchScript; optionally an int8 ONNX for the fast CPU path
-    (run it with: fss sketch --checkpoint MODEL.onnx)."""
+    """Export a model file to ONNX or TorchScript, optionally as int8 ONNX.
+
+    The ONNX file keeps batch, height and width dynamic and carries the model's
+    metadata, so `fss sketch --checkpoint MODEL.onnx` needs nothing else. `--quantize
+    int8` also writes a statically quantised copy for the fast CPU path, calibrated on
+    training photos. An existing output is kept unless `--overwrite`.
+
+    Example: `fss export models/fss/seed0/generator.pt --quantize int8`
+    """
     from fss.inference.export import check_opset, export_onnx, export_torchscript
     from fss.inference.model_file import read_model
 
@@ -302,8 +382,13 @@ def upgrade_model_cmd(
     out: Annotated[Path | None, typer.Option("-o", "--out", help="Write here instead of "
                                                                  "in place.")] = None,
 ) -> None:
-    """Once per old generator: add the image size, eye targets and mask settings (from
-    PARAMS) so it loads as a self-contained model file."""
+    """Make an old generator file self-contained, once.
+
+    Adds the image size, eye targets and mask settings (from `--params`, the file it
+    was trained with), so it loads as a model file on its own.
+
+    Example: `fss upgrade-model models/fss/seed0/generator.pt --params params.yaml`
+    """
     from fss.config import load_params, section
     from fss.data.align import AlignParams
     from fss.data.masks import MaskParams
@@ -325,7 +410,13 @@ def upgrade_model_cmd(
 def model_info_cmd(
     model: Annotated[Path, typer.Argument(help="A model file (generator.pt) or .onnx.")],
 ) -> None:
-    """What a model file says about itself (architecture, geometry, mask, provenance)."""
+    """What a model file says about itself.
+
+    Its architecture, geometry (image size, eye targets), mask input and provenance
+    (row, seed, profile, git commit, iterations).
+
+    Example: `fss model-info models/fss/seed0/generator.pt`
+    """
     from fss.inference.model_file import describe, read_model
 
     if model.suffix.lower() == ".onnx":

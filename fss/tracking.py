@@ -1,6 +1,10 @@
-"""MLflow tracking: one run per training row with flattened params, per-epoch
-losses, final metrics, sample grids and tags. Local sqlite store by default
-(``sqlite:///mlflow.db`` in the working directory); ``MLFLOW_TRACKING_URI`` wins.
+"""MLflow tracking: one run per trained (row, seed) holding everything about that
+model: flattened params, per-epoch losses, final metrics, sample grids, the generator
+as a pyfunc model (``fss.inference.mlflow_model``) and, written by the evaluate stage
+into the same run, the test metrics per subset (``fid.cuhk``, ``ssim.ar``, ...). The
+reference rows (grayscale photo, mean sketch, the real-sketch floor) are runs of their
+own, tagged ``reference``. Local sqlite store by default (``sqlite:///mlflow.db`` in
+the working directory); ``MLFLOW_TRACKING_URI`` wins.
 
 Every run carries the ``pid`` and ``host`` of the process writing it, so a stage can
 tell a run left RUNNING by a killed process (closed as KILLED) from one another
@@ -8,10 +12,12 @@ process is still writing (left alone)."""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -69,14 +75,42 @@ def git_commit(root: str | Path = ".", mark_dirty: bool = False) -> str:
     return head + (" (with uncommitted changes)" if dirty else "")
 
 
+def _interrupted() -> bool:
+    """Whether the exception now propagating (the caller is in a ``finally``) is an
+    interruption: Ctrl-C, or SIGTERM once ``interrupt_on_sigterm`` is in place."""
+    return isinstance(sys.exc_info()[1], KeyboardInterrupt)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def interrupt_on_sigterm() -> None:
+    """Let SIGTERM (a CI timeout, ``kill``, torchrun stopping its workers) unwind the
+    stack like Ctrl-C, so ``finally`` blocks run and the MLflow run ends KILLED instead
+    of staying RUNNING. Only where SIGTERM still has its default action, in the main
+    thread. (SIGKILL cannot be caught: the next stage closes such a run.)"""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread() and \
+            signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+        signal.signal(signal.SIGTERM, _raise_interrupt)
+
+
 class Tracker:
-    """A thin handle on one MLflow run; ``run_id`` continues an earlier run (resume)."""
+    """A thin handle on one MLflow run; ``run_id`` continues an earlier run (resume).
+    ``on_finish(tracker)`` runs when the run ends FINISHED, while it is still open (the
+    training stage logs the model there); an interrupted run ends KILLED."""
 
     def __init__(self, run_name: str, params: dict[str, Any], tags: dict[str, str],
-                 run_id: str | None = None):
+                 run_id: str | None = None,
+                 on_finish: Callable[[Tracker], None] | None = None):
         import mlflow
 
         self._mlflow = mlflow
+        self._on_finish = on_finish
+        interrupt_on_sigterm()
         uri = tracking_uri()
         try:
             mlflow.set_tracking_uri(uri)
@@ -124,6 +158,14 @@ class Tracker:
             raise TrackingError(f"MLflow store {tracking_uri()}: {_first_line(e)}") from None
 
     def end(self, status: str = "FINISHED") -> None:
+        if status == "FINISHED" and self._on_finish is not None:
+            try:
+                self._on_finish(self)
+            except BaseException:
+                self._mlflow.end_run(status="KILLED" if _interrupted() else "FAILED")
+                raise
+        elif status != "FINISHED" and _interrupted():
+            status = "KILLED"
         self._mlflow.end_run(status=status)
 
 
@@ -163,23 +205,141 @@ def close_stale_runs(row: str, stage: str, seed: int | None = None) -> list[str]
     return closed
 
 
-def find_run(row: str, stage: str = "train", seed: int | None = None) -> str | None:
-    """The newest MLflow run of ``row``'s ``stage`` in the store, so evaluation lands
-    its metrics beside that row's training curves."""
-    import mlflow
+def evaluation_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """An evaluation's numbers (``metrics/<row>/...json``) as MLflow metrics named
+    ``<metric>.<subset>``: ``fid.cuhk``, ``ssim.ar``, ``lpips.all``, so the runs table
+    sorts rows by one subset's FID. The intervals stay in the JSON (logged beside)."""
+    out = {}
+    groups = [*(metrics.get("subsets") or {}).items(), ("all", metrics.get("all") or {})]
+    for subset, values in groups:
+        for k, v in values.items():
+            if isinstance(v, int | float) and not isinstance(v, bool):
+                out[f"{k}.{subset}"] = float(v)
+    return out
 
-    uri = tracking_uri()
-    where = f"tags.row = '{row}' and tags.stage = '{stage}'"
-    if seed is not None:
-        where += f" and tags.seed = '{seed}'"
+
+def _client():
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=tracking_uri())
+
+
+def run_exists(run_id: str) -> bool:
     try:
-        mlflow.set_tracking_uri(uri)
-        exp = mlflow.get_experiment_by_name(EXPERIMENT)
-        if exp is None:
-            return None
-        runs = mlflow.search_runs([exp.experiment_id], output_format="list", max_results=1,
-                                  filter_string=where,
-                                  order_by=["attributes.start_time DESC"])
+        _client().get_run(run_id)
     except _store_errors() as e:
-        raise TrackingError(f"MLflow store {uri}: {_first_line(e)}") from None
-    return runs[0].info.run_id if runs else None
+        if getattr(e, "error_code", None) == "RESOURCE_DOES_NOT_EXIST":
+            return False
+        raise TrackingError(f"MLflow store {tracking_uri()}: {_first_line(e)}") from None
+    return True
+
+
+def log_to_run(run_id: str, metrics: dict[str, float], files: list[tuple[Path, str]]) -> None:
+    """Add ``metrics`` and ``files`` (path, artifact folder) to a run that may have
+    ended, without reopening it: its status stays what training left."""
+    import time
+
+    from mlflow.entities import Metric
+
+    now = int(time.time() * 1000)
+    try:
+        client = _client()
+        items = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
+        for i in range(0, len(items), 1000):  # the store's batch limit
+            client.log_batch(run_id, metrics=items[i:i + 1000])
+        for path, folder in files:
+            client.log_artifact(run_id, str(path), folder)
+    except (*_store_errors(), OSError) as e:
+        raise TrackingError(f"MLflow store {tracking_uri()}: {_first_line(e)}") from None
+
+
+def read_curves(curves_csv: Path) -> list[tuple[int, dict[str, float]]]:
+    """(epoch, numbers) per row of a training curves CSV (``plots/train/...csv``)."""
+    import csv
+
+    out = []
+    with open(curves_csv, newline="") as f:
+        for row in csv.DictReader(f):
+            values = {}
+            for k, v in row.items():
+                try:
+                    values[k] = float(v)
+                except (TypeError, ValueError):
+                    continue
+            epoch = int(values.pop("epoch"))
+            values.pop("seconds", None)
+            out.append((epoch, values))
+    return out
+
+
+RUN_ID_KEY = "mlflow_run_id"  # in metrics/train/<row>/seed<k>.json: the model's run
+
+
+def recorded_run_id(metrics_json: Path) -> str | None:
+    """The training run a training metrics file names, if any."""
+    try:
+        d = json.loads(metrics_json.read_text())
+    except (OSError, ValueError):
+        return None
+    v = d.get(RUN_ID_KEY) if isinstance(d, dict) else None
+    return v if isinstance(v, str) and v else None
+
+
+def finish_training_run(generator: Path, metrics_json: Path | None
+                        ) -> Callable[[Tracker], None]:
+    """What a training run does as it ends FINISHED: log the generator as its pyfunc
+    model and (``metrics_json``) record its id in the training metrics, where the
+    evaluate stage finds the run to add the test metrics to."""
+    def finish(t: Tracker) -> None:
+        from fss.inference.mlflow_model import log_sketch_model
+        from fss.io import write_json
+
+        log_sketch_model(generator)
+        if metrics_json is not None:
+            write_json(metrics_json, {**json.loads(metrics_json.read_text()),
+                                      RUN_ID_KEY: t.run_id})
+    return finish
+
+
+def training_run(run_name: str, params: dict[str, Any], tags: dict[str, str],
+                 model_dir: Path, curves_csv: Path, metrics_json: Path) -> tuple[str, bool]:
+    """(run id, made now) of the MLflow run of a trained model: the run its training
+    metrics record, when this store has it. Otherwise (it was trained against another
+    store, or DVC restored it from its cache) a run is made now from what training left,
+    so the model still has one run: params, the per-epoch curves, the sample grids,
+    the summary and the model; tagged ``adopted``."""
+    run_id = recorded_run_id(metrics_json)
+    if run_id is not None and run_exists(run_id):
+        return run_id, False
+    t = Tracker(run_name, params, {**tags, "adopted": "true"},
+                on_finish=finish_training_run(model_dir / "generator.pt", None))
+    try:
+        if curves_csv.is_file():
+            for epoch, values in read_curves(curves_csv):
+                t.log_metrics(values, step=epoch)
+        for grid in sorted((model_dir / "samples").glob("epoch_*.png")):
+            t.log_artifact(grid, "samples")
+        if metrics_json.is_file():
+            summary = json.loads(metrics_json.read_text())
+            t.log_metrics({k: v for k, v in summary.items()
+                           if isinstance(v, int | float) and not isinstance(v, bool)})
+    except BaseException:
+        t.end("FAILED")
+        raise
+    t.end()
+    return t.run_id, True
+
+
+def reference_run(row: str, params: dict[str, Any], tags: dict[str, str],
+                  metrics: dict[str, Any], metrics_file: Path) -> str:
+    """A reference row (grayscale photo, mean sketch, real-sketch floor) as a run of its
+    own, tagged ``reference``, with the same metric names as the trained rows'."""
+    t = Tracker(f"reference-{row}", params, {**tags, "row": row, "reference": "true"})
+    try:
+        t.log_metrics(evaluation_metrics(metrics))
+        t.log_artifact(metrics_file, "evaluation")
+    except BaseException:
+        t.end("FAILED")
+        raise
+    t.end()
+    return t.run_id

@@ -73,21 +73,30 @@ def main(row: str = typer.Argument(..., help="A trained row (cut, ..., cyclegan)
 
 def log_to_mlflow(row: str, seed: int, kind: str, profile: str, params: dict, metrics: dict,
                   metrics_file: Path) -> None:
-    from fss.tracking import Tracker, find_run, git_commit
+    """A trained row's test metrics into its training run (found through the run id
+    the training metrics record); a reference row as a run of its own."""
+    from fss.tracking import (
+        evaluation_metrics,
+        git_commit,
+        log_to_run,
+        reference_run,
+        training_run,
+    )
 
-    flat = {f"test_{s}_{k}": v for s, d in metrics["subsets"].items() for k, v in d.items()
-            if isinstance(v, int | float)}
-    flat |= {f"test_all_{k}": v for k, v in metrics["all"].items() if isinstance(v, int | float)}
-    run_id = find_run(row, seed=seed) if kind == "trained" else None
-    tags = {"row": row, "profile": profile, "git_commit": git_commit(), "stage": "evaluate",
+    tags = {"row": row, "profile": profile, "git_commit": git_commit(),
             "dvc_exp": os.environ.get("DVC_EXP_NAME", "")}
-    if kind == "trained":
-        tags["seed"] = str(seed)
-    t = Tracker(f"evaluate-{row}" + (f"-seed{seed}" if kind == "trained" else ""), params,
-                tags, run_id)
-    t.log_metrics(flat)
-    t.log_artifact(metrics_file, "evaluation")
-    t.end()
+    if kind != "trained":
+        reference_run(row, params, {**tags, "stage": "evaluate"}, metrics, metrics_file)
+        return
+    name = run_name(row, seed)
+    run_id, made = training_run(f"train-{row}-seed{seed}", params,
+                                {**tags, "seed": str(seed), "stage": "train"},
+                                Path("models") / name, Path("plots/train") / f"{name}.csv",
+                                Path("metrics/train") / f"{name}.json")
+    if made:
+        print(f"evaluate {row}: no MLflow run of this model in the store (trained "
+              f"elsewhere or restored by DVC): made run {run_id} from its files")
+    log_to_run(run_id, evaluation_metrics(metrics), [(metrics_file, "evaluation")])
 
 
 if __name__ == "__main__":

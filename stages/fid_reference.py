@@ -1,8 +1,11 @@
 """Stage fid_reference: Inception features of the real test and training sketches per
 subset, computed once for every row's FID/KID -> data/fid_features/; the real-sketch
-floor (training vs test sketches) -> metrics/fid_floor.json."""
+floor (training vs test sketches) -> metrics/fid_floor.json, and an MLflow reference run."""
 
+import os
 from pathlib import Path
+
+import typer
 
 from fss.device import resolve_device
 from fss.errors import one_line_errors
@@ -20,7 +23,8 @@ SPLITS = Path("data/splits.csv")
 
 
 @one_line_errors
-def main() -> None:
+def main(track: bool = typer.Option(True, help="Log the floor to MLflow as a reference "
+                                               "run.")) -> None:
     params = read_params()
     device = resolve_device(params.base.device)
     model = load_inception(device)
@@ -28,12 +32,20 @@ def main() -> None:
              for split in ("test", "train")}
     save_features(feats, Path("data/fid_features"))
     floor = real_sketch_floor(feats["train"], feats["test"], params.evaluate)
-    write_json(Path("metrics/fid_floor.json"),
-               {"row": "floor", "kind": "reference", "profile": params.meta.profile,
-                "image_size": params.align.size, **floor})
+    out = Path("metrics/fid_floor.json")
+    metrics = {"row": "floor", "kind": "reference", "profile": params.meta.profile,
+               "image_size": params.align.size, **floor}
+    write_json(out, metrics)
+    if track:
+        from fss.tracking import git_commit, reference_run
+
+        reference_run("floor", params.raw,
+                      {"profile": params.meta.profile, "git_commit": git_commit(),
+                       "stage": "fid_reference",
+                       "dvc_exp": os.environ.get("DVC_EXP_NAME", "")}, metrics, out)
     print("fid_reference: " + ", ".join(
         f"{s} FID floor {v['fid']} KID x1000 {v['kid']}" for s, v in floor["subsets"].items()))
 
 
 if __name__ == "__main__":
-    main()
+    typer.run(main)

@@ -29,8 +29,9 @@ def main(
     params = read_params()
     cfg = training_config(params.raw, row, seed)
     name = run_name(row, seed)
+    out, metrics_json = Path("models") / name, Path("metrics/train") / f"{name}.json"
     if os.environ.get("RANK", "0") == "0":
-        clear_leftovers(f"train {name}", [Path("models") / name, Path("plots/train") / row,
+        clear_leftovers(f"train {name}", [out, Path("plots/train") / row,
                                           Path("metrics/train") / row],
                         (row, "train", seed) if track else None)
     data = load_pairs(Path("data/splits.csv"), "train", Path("data/masks"),
@@ -50,12 +51,18 @@ def main(
                 "dvc_exp": os.environ.get("DVC_EXP_NAME", ""),
                 "image_size": str(data.size), "stage": "train"}
 
-        def tracker(run_id: str | None) -> Tracker:
-            return Tracker(f"train-{row}-seed{seed}", params.raw, tags, run_id)
+        from fss.tracking import finish_training_run
 
-    s = train_row(cfg, data, Path("models") / name, Path("plots/train") / f"{name}.csv",
-                  Path("metrics/train") / f"{name}.json", resume=resume, tracker=tracker,
-                  model_meta=model_meta)
+        # Ending FINISHED, the run logs the generator as its pyfunc model and the
+        # training metrics record its id (the evaluate stage logs into it).
+        finish = finish_training_run(out / "generator.pt", metrics_json)
+
+        def tracker(run_id: str | None) -> Tracker:
+            return Tracker(f"train-{row}-seed{seed}", params.raw, tags, run_id,
+                           on_finish=finish)
+
+    s = train_row(cfg, data, out, Path("plots/train") / f"{name}.csv", metrics_json,
+                  resume=resume, tracker=tracker, model_meta=model_meta)
     if os.environ.get("RANK", "0") != "0":  # under torchrun: one summary line, rank 0's
         return
     print(f"train {name}: {s['epochs']} epochs, L1 {s['l1_first_epoch']} -> {s['l1_last_epoch']}, "
