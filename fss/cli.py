@@ -247,9 +247,10 @@ def sketch_cmd(
     A photo that cannot be sketched (unreadable, too small, no face) is reported and
     skipped while the rest go on; `OUT/sketches.csv` lists every input, and the exit
     code is 1 if any failed, 2 if the output folder cannot take them (checked first; a
-    disk that fills up stops the run with `sketches.csv` still written). Output names
-    keep the input's extension and sub-folder: `a.jpg` becomes `a_jpg.png`; an existing
-    one is kept unless `--overwrite`.
+    disk that fills up stops the run with `sketches.csv` still written).
+
+    Output names keep the input's extension and sub-folder: `a.jpg` becomes
+    `a_jpg.png`; an existing one is kept unless `--overwrite`.
 
     Example: `fss sketch photos/ -o sketches/ --paste-back`
     """
