@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from fss.report.cells import DEFAULT_ROWS, KID_SPREAD, REFERENCES
+from fss.report.cells import KID_SPREAD, REFERENCES
 from fss.runs import SEED_DIR, seed_paths, summarize_seeds
 
 
@@ -44,9 +44,8 @@ class Inputs:
 
 
 def trained_rows(params: Mapping[str, Any]) -> list[str]:
-    """params' rows in the paper's order, then rows the paper lacks in params' order."""
-    rows = list(params.get("rows") or DEFAULT_ROWS)
-    return [r for r in DEFAULT_ROWS if r in rows] + [r for r in rows if r not in DEFAULT_ROWS]
+    """params' trained rows: the ablation chain, then the trained baselines."""
+    return [str(r) for k in ("ablation", "baselines") for r in (params.get(k) or [])]
 
 
 # ---------------------------------------------------------------- reading the inputs
