@@ -121,3 +121,30 @@ def test_a_key_makes_stale_exactly_the_stages_that_read_it(committed, override):
 def test_one_row_override_retrains_that_row_only(committed):
     """`-S rows.<row>.uses...` is one row's own knob: the other rows stay cached."""
     assert stale(committed, ["rows.cut.uses.loss.beta=2"]) == train("cut")
+
+
+def test_each_row_trains_from_its_own_entry(tmp_path):
+    """The other direction: a row's `uses` holds every key its training reads. Each row
+    trains from params where every model / sampling / loss key it does not read is None
+    (training_config), so a key it read but lacked would fail here."""
+    from fss.params import read_params
+    from fss.training.config import training_config
+    from fss.training.loop import train_row
+    from tests.conftest import tiny_pairs
+
+    out = tmp_path / "params.yaml"
+    # tiny nets; gamma 0 so that no VGG weights are needed (the perceptual section is
+    # checked below instead)
+    compose_params(out, ["profile=smoke", "model.ngf=4", "model.ndf=4", "model.mlp_dim=16",
+                         "sampling.num_patches=16", "sampling.n_face=16", "sampling.n_hair=8",
+                         "loss.gamma=0", "train.epochs=1", "train.epochs_decay=0",
+                         "train.iters_per_epoch=1", "train.sample_ids=1", "train.threads=1"],
+                   conf_dir=REPO / "conf")
+    p = read_params(out)
+    for row in [*p.ablation, *p.baselines]:
+        cfg = training_config(p, row, 0)
+        s = train_row(cfg, tiny_pairs(), tmp_path / row, tmp_path / f"{row}.csv",
+                      tmp_path / f"{row}.json", progress=False)
+        assert s["epochs"] == 1, row
+    fss = training_config(p, "fss", 0)
+    assert fss.loss.perceptual_params().backbone == p.loss.perceptual_params().backbone
