@@ -17,7 +17,7 @@ from fss.config import NonNegInt, ParamsError, build, load_params
 from fss.data.align import AlignParams
 from fss.data.download import DataParams
 from fss.data.masks import MaskParams
-from fss.evaluation import EvaluateParams
+from fss.evaluation.evaluate import EvaluateParams
 from fss.metrics.recognition import RecognitionParams
 from fss.rcs.net import RCSParams
 from fss.training.config import LossParams, ModelParams, RowParams, TrainParams
