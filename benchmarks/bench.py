@@ -22,16 +22,18 @@ import torch
 import typer
 
 app = typer.Typer(add_completion=False)
-CONF = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "conf",
-                    "config.yaml")
+PARAMS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                      "params.yaml")
 
 
 def conf_rows() -> dict[str, dict]:
-    """The rows as conf declares them (``rows`` in conf/config.yaml)."""
+    """The rows' switches as conf declares them (``rows`` of the composed params.yaml);
+    the benchmark sets the sizes itself."""
     import yaml
 
-    with open(CONF) as f:
-        return yaml.safe_load(f)["rows"]
+    with open(PARAMS) as f:
+        return {r: {k: v for k, v in row.items() if k != "uses"}
+                for r, row in yaml.safe_load(f)["rows"].items()}
 
 
 def _row_worker(row: str, size: int, ngf: int, blocks: int, repeats: int, warmup: int) -> dict:

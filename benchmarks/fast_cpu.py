@@ -123,7 +123,7 @@ def _speed(folder: Path, size: int, ngf: int, blocks: int, batch: int, repeats: 
 
 def _quality(generators: list[Path], folder: Path, splits: Path, masks: Path, count: int,
              fid: bool, threads: int) -> None:
-    from fss.evaluation import read_test_pairs
+    from fss.evaluation.evaluate import read_test_pairs
     from fss.inference.model_file import read_model
     from fss.inference.runtime import OnnxRunner, TorchRunner
     from fss.inference.tensors import generator_input, sketch_uint8

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -127,8 +126,3 @@ def build(cls: type[T], section: Mapping[str, Any] | None, name: str = "") -> T:
 
 def section(params: Mapping[str, Any], name: str, cls: type[T]) -> T:
     return build(cls, params.get(name), name)
-
-
-def env_path(name: str) -> Path | None:
-    v = os.environ.get(name)
-    return Path(v).expanduser() if v else None

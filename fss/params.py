@@ -17,7 +17,7 @@ from fss.config import NonNegInt, ParamsError, build, load_params
 from fss.data.align import AlignParams
 from fss.data.download import DataParams
 from fss.data.masks import MaskParams
-from fss.evaluation import EvaluateParams
+from fss.evaluation.evaluate import EvaluateParams
 from fss.metrics.recognition import RecognitionParams
 from fss.rcs.net import RCSParams
 from fss.training.config import LossParams, ModelParams, RowParams, TrainParams
@@ -50,9 +50,11 @@ class Params:
     sampling: SamplingParams
     loss: LossParams
     train: TrainParams
-    rows: dict[str, RowParams]
+    ablation: tuple[str, ...]
+    baselines: tuple[str, ...]
     evaluate: EvaluateParams
     recognize: RecognitionParams
+    rows: dict[str, RowParams]
     raw: dict[str, Any] = field(repr=False, compare=False)
 
 
@@ -88,10 +90,13 @@ def check_params(raw: dict[str, Any]) -> Params:
                 raise ParamsError(f"params section 'rows' = {rows!r:.60}: should be a "
                                   "non-empty mapping of row name -> row")
             out[name] = {str(r): build(cls, v, f"rows.{r}") for r, v in rows.items()}
+        elif name in CHAINS:
+            out[name] = _chain(raw[name], name)
         else:
             out[name] = build(cls, raw[name], name)
     out["loss"].perceptual_params()  # the nested section, checked now too
     check_geometry(out["align"], out["model"])
+    _check_chains(out["rows"], out["ablation"], out["baselines"])
     return Params(**out, raw=raw)
 
 
@@ -121,6 +126,35 @@ def check_geometry(align: AlignParams, model: ModelParams) -> None:
                           "image (fewer layers or a larger align.size)")
 
 
+# The lists of trained rows dvc.yaml's matrices run: the ablation chain (train.seeds),
+# the trained baselines (train.baseline_seeds).
+CHAINS = ("ablation", "baselines")
+
+
+def _chain(value: Any, name: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(r, str) and r for r in value):
+        raise ParamsError(f"params section '{name}' = {value!r:.60}: should be a list of row "
+                          "names")
+    if len(set(value)) != len(value):
+        raise ParamsError(f"{name} {value}: should not repeat a row")
+    return tuple(value)
+
+
+def _check_chains(rows: dict[str, RowParams], ablation: tuple[str, ...],
+                  baselines: tuple[str, ...]) -> None:
+    """Every row is trained by exactly one list, and the lists name only rows."""
+    if not ablation:
+        raise ParamsError("ablation = []: should name at least one row")
+    for name, chain in (("ablation", ablation), ("baselines", baselines)):
+        if unknown := [r for r in chain if r not in rows]:
+            raise ParamsError(f"{name}: {', '.join(unknown)} not in rows ({', '.join(rows)})")
+    if both := sorted(set(ablation) & set(baselines)):
+        raise ParamsError(f"{', '.join(both)}: in both ablation and baselines")
+    if loose := [r for r in rows if r not in ablation and r not in baselines]:
+        raise ParamsError(f"rows {', '.join(loose)}: in neither ablation nor baselines, so "
+                          "dvc.yaml would never train them")
+
+
 def read_params(path: str | Path = "params.yaml") -> Params:
     """``path`` read and checked; a problem is one ParamsError line naming the file."""
     raw = load_params(path)
@@ -131,8 +165,8 @@ def read_params(path: str | Path = "params.yaml") -> Params:
 
 
 def row_seeds(p: Params) -> dict[str, list[int]]:
-    """Each row's training runs: the CUT-based (ablation) rows run per ``train.seeds``,
-    the trained baselines per ``train.baseline_seeds`` (dvc.yaml's train and
-    train_baseline matrices)."""
-    return {name: list(p.train.seeds if row.model == "cut" else p.train.baseline_seeds)
-            for name, row in p.rows.items()}
+    """Each row's training runs: the ablation rows run per ``train.seeds``, the trained
+    baselines per ``train.baseline_seeds`` (dvc.yaml's train and train_baseline
+    matrices), in that order."""
+    return ({r: list(p.train.seeds) for r in p.ablation}
+            | {r: list(p.train.baseline_seeds) for r in p.baselines})

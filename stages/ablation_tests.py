@@ -1,4 +1,4 @@
-"""Stage ablation_tests: between adjacent ablation rows (cut -> rcs -> dss -> mask -> fss),
+"""Stage ablation_tests: between adjacent rows of params' ablation chain (cut -> rcs -> ...),
 a two-level bootstrap (training seeds, then test images) of every per-image metric and
 rank-1 -> metrics/ablation_tests.json."""
 
@@ -8,14 +8,13 @@ from fss.errors import one_line_errors
 from fss.evaluation.ablation_tests import ablation_tests
 from fss.io import write_json
 from fss.params import read_params, row_seeds
-from fss.published import ABLATION_ROWS
 
 
 @one_line_errors
 def main() -> None:
     params = read_params()
-    rows = [r for r in ABLATION_ROWS if r in params.rows]
-    out = ablation_tests(Path("results"), Path("metrics/recognition_hits.csv"), rows,
+    out = ablation_tests(Path("results"), Path("metrics/recognition_hits.csv"),
+                         list(params.ablation),
                          row_seeds(params), params.evaluate.bootstrap())
     write_json(Path("metrics/ablation_tests.json"), out)
     for p in out["pairs"]:

@@ -24,7 +24,7 @@ def main() -> None:
     runs = [run_name(r, s) for r, seeds in row_seeds(params).items() for s in seeds]
     device = resolve_device(params.base.device)
     a, p = params.align, params.recognize
-    box = fixed_box(a.eye_left, a.eye_right, a.size, p.crop_box)
+    box = fixed_box(a, p.crop_box)
     table, hits = recognition_table(read_test_pairs(Path("data/splits.csv")), Path("results"),
                                     runs, p, device, params.evaluate.bootstrap(), box, a.size)
     write_json(Path("metrics/recognition.json"), table)

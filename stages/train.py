@@ -27,7 +27,7 @@ def main(
     track: bool = typer.Option(True, help="Log the run to MLflow."),
 ) -> None:
     params = read_params()
-    cfg = training_config(params.raw, row, seed)
+    cfg = training_config(params, row, seed)
     name = run_name(row, seed)
     out, metrics_json = Path("models") / name, Path("metrics/train") / f"{name}.json"
     if os.environ.get("RANK", "0") == "0":

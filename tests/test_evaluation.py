@@ -87,7 +87,7 @@ def test_intervals_and_per_image_scores(tmp_path):
     pairs = read_test_pairs(csv)
     make_reference("photo", pairs, csv, tmp_path / "res")
     from fss.metrics.perceptual import PerceptualMetrics
-    from fss.metrics.table import image_keys
+    from fss.metrics.table import of_kind
 
     m = evaluate_results(tmp_path / "res", pairs, {}, None, None,
                          scores_csv=tmp_path / "res" / "scores.csv",
@@ -99,7 +99,8 @@ def test_intervals_and_per_image_scores(tmp_path):
         assert group["ssim"] != group["ssim_skimage"]
     per = pd.read_csv(tmp_path / "res" / "scores.csv")
     assert list(per["id"]) == [p.id for p in pairs]
-    assert set(image_keys()) - set(per) == {"lpips", "dists"}   # not asked for here
+    # every per-image metric is a column but those not asked for here
+    assert {m.key for m in of_kind("image")} - set(per) == {"lpips", "dists"}
     for k in ("ssim", "fsim"):
         assert per[k].mean() == pytest.approx(m["all"][k], abs=1e-4)
     # Each image's FSIM sits on its own line, whatever the batch boundaries.

@@ -76,21 +76,49 @@ def test_seeds_override_composes_into_params(tmp_path):
     assert load_params(out)["train"]["seeds"] == [0, 1]
 
 
-def test_rows_declared_once():
-    """A row lives in conf `rows`; DVC cannot iterate a dict's keys in a matrix, so the
-    train and evaluate matrices repeat the names, and this test keeps them equal; the
-    report's default order and the paper's ablation rows must be conf's rows too."""
-    from fss.published import ABLATION_ROWS
-    from fss.report.cells import DEFAULT_ROWS
-
-    conf = yaml.safe_load((REPO / "conf" / "config.yaml").read_text())
-    rows = list(conf["rows"])
+def test_matrices_read_the_rows_from_params():
+    """The rows live in conf (`rows`, `ablation`, `baselines`): dvc.yaml's matrices read
+    the lists, and each row's composed entry is its whole training setup."""
     stages = yaml.safe_load((REPO / "dvc.yaml").read_text())["stages"]
-    cut_based = [r for r in rows if conf["rows"][r].get("model") == "cut"]
-    baselines = [r for r in rows if r not in cut_based]
     for name in ("train", "evaluate"):
-        assert stages[name]["matrix"]["row"] == cut_based, f"dvc.yaml {name}: != conf's CUT rows"
-        assert stages[f"{name}_baseline"]["matrix"]["row"] == baselines, (
-            f"dvc.yaml {name}_baseline: != conf's other rows")
-    assert list(DEFAULT_ROWS) == rows
-    assert list(ABLATION_ROWS) == cut_based
+        assert stages[name]["matrix"]["row"] == "${ablation}"
+        assert stages[f"{name}_baseline"]["matrix"]["row"] == "${baselines}"
+    assert "rows.${item.row}" in stages["train"]["params"]
+    for section in ("model", "sampling", "loss"):  # read through the row only
+        assert not [k for k in stages["train"]["params"]
+                    if isinstance(k, str) and k.split(".")[0] == section]
+
+
+def test_row_entry_resolves_the_global_keys(tmp_path):
+    """`-S loss.alpha=50` reaches every row with pixel losses and no other; a row's
+    features can be changed on the command line."""
+    from fss.params import read_params
+    from fss.training.config import training_config
+
+    out = tmp_path / "params.yaml"
+    compose_params(out, ["profile=smoke", "loss.alpha=50", "row@rows.mask=[cut,rcs,dss,pixel]"],
+                   conf_dir=REPO / "conf")
+    p = read_params(out)
+    fss, cut, mask = (training_config(p, r, 0) for r in ("fss", "cut", "mask"))
+    assert fss.loss.alpha == 50 and mask.loss.alpha == 50
+    assert mask.row.pixel_losses and not mask.row.mask_input
+    assert cut.loss.alpha is None and cut.sampling.dss_threshold is None
+    assert cut.model.ngf == p.model.ngf == 8  # the smoke profile's
+    assert training_config(p, "pix2pix", 0).loss.pix2pix_l1 == p.loss.pix2pix_l1
+    assert fss.sampling == p.sampling and fss.train == p.train
+
+
+@pytest.mark.parametrize(("override", "words"), [
+    ("rows.cut.pixel_losses=true", "rows.cut': uses.loss lacks alpha, gamma, perceptual"),
+    ("rows.fss.pixel_losses=false", "uses.loss has alpha, gamma, perceptual, which this row "
+                                    "does not read"),
+    ("rows.fss.uses.loss.alpha=-1", "uses.loss.alpha = -1: should be greater than or equal"),
+    ("ablation=[cut,rcs,dss,mask]", "rows fss: in neither ablation nor baselines"),
+    ("baselines=[pix2pix,cyclegan,gan]", "baselines: gan not in rows"),
+    ("baselines=[pix2pix,cyclegan,fss]", "fss: in both ablation and baselines"),
+])
+def test_a_row_that_would_make_a_false_dependency_is_refused(tmp_path, override, words):
+    out = tmp_path / "params.yaml"
+    with pytest.raises(ParamsError, match="not written") as e:
+        compose_params(out, [override], conf_dir=REPO / "conf")
+    assert words in str(e.value) and not out.exists()

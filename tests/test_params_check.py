@@ -93,6 +93,10 @@ BAD = [
     ("rows", "cut", {"sampling": "random"}, "'uniform', 'rcs' or 'dss'"),
     ("rows", "cut", {"mask_input": "no"}, "valid boolean"),
     ("rows", "cut", {"masks": True}, "unknown key"),
+    ("rows", "fss", {"model": "cut", "uses": {"loss": {"alpha": 1}}}, "lacks"),
+    ("ablation", "ablation", "cut", "should be a list of row names"),
+    ("ablation", "ablation", ["cut", "cut"], "should not repeat a row"),
+    ("baselines", "baselines", ["pix2pix", "gan"], "gan not in rows"),
     ("evaluate", "fid_method", "torch", "'small_sample' or 'cleanfid'"),
     ("evaluate", "bootstrap_level", 1.0, "less than 1"),
     ("evaluate", "kid_subsets", -5, "greater than 0"),
@@ -107,7 +111,10 @@ BAD = [
 
 def bad_params(section: str, key: str, value) -> dict:
     p = copy.deepcopy(GOOD)
-    p[section][key] = value
+    if isinstance(p[section], list):  # ablation, baselines: the key is the section
+        p[section] = value
+    else:
+        p[section][key] = value
     return p
 
 
@@ -189,7 +196,7 @@ def test_code_defaults_agree_with_conf():
     """Defaults live in conf: every dataclass default equals conf/config.yaml's value
     (the paper profile, as composed into params.yaml), and conf names every key."""
     for name, cls in section_types().items():
-        if name == "rows":  # rows are data, each spelled out in conf
+        if name in ("rows", "ablation", "baselines"):  # data, each spelled out in conf
             continue
         fields = {f.name: f for f in dataclasses.fields(cls)}
         assert set(fields) == set(GOOD[name]), f"{name}: conf and {cls.__name__} keys differ"

@@ -1,5 +1,7 @@
 """FaceNet recognition on real aligned photos (skips without weights / CUFS)."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from conftest import shared_cufs
@@ -36,18 +38,18 @@ def test_facenet_matches_photo_to_itself_not_to_another(weights_dir):
 
 
 def test_fixed_box_from_the_alignment_targets():
+    from fss.data.align import AlignParams
     from fss.metrics.recognition import RecognitionParams, fixed_box
 
-    box = fixed_box((0.4, 0.5), (0.6, 0.5), 256, (-1.0, -1.0, 1.0, 2.0))
+    a = AlignParams(size=256, eye_left=(0.4, 0.5), eye_right=(0.6, 0.5))
+    box = fixed_box(a, (-1.0, -1.0, 1.0, 2.0))
     # eyes at x 102.4 / 153.6, y 128: midpoint (128, 128), eye distance 51.2
     assert box == pytest.approx([76.8, 76.8, 179.2, 230.4])
-    default = fixed_box((0.4, 0.5), (0.6, 0.5), 128, RecognitionParams().crop_box)
+    default = fixed_box(replace(a, size=128), RecognitionParams().crop_box)
     assert default[0] + default[2] == pytest.approx(128)          # centred between the eyes
     assert 0 <= default[0] < default[2] <= 128 and 0 <= default[1] < default[3] <= 128
     with pytest.raises(ValueError, match="crop_box"):
-        fixed_box((0.4, 0.5), (0.6, 0.5), 128, (1.0, 0.0, -1.0, 1.0))
-    with pytest.raises(ValueError, match="coincide"):
-        fixed_box((0.5, 0.5), (0.5, 0.5), 128, (-1.0, -1.0, 1.0, 1.0))
+        fixed_box(a, (1.0, 0.0, -1.0, 1.0))
 
 
 def test_every_image_gets_the_same_fixed_box(tmp_path, monkeypatch):

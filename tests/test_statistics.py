@@ -6,7 +6,6 @@ import pytest
 from fss.metrics.bootstrap import (
     BootstrapParams,
     bootstrap_ci,
-    paired_bootstrap,
     two_level_bootstrap,
 )
 from fss.metrics.kid import kernel_inception_distance, mmd2_unbiased
@@ -87,18 +86,18 @@ def test_bootstrap_leaves_out_infinite_values_and_rejects_bad_input():
         BootstrapParams(resamples=0)
 
 
-def test_paired_bootstrap_flags_a_constant_offset_not_an_identical_pair():
-    a = np.random.default_rng(2).normal(0.6, 0.1, 100)
-    same = paired_bootstrap(a, a.copy())
+def test_one_seed_bootstrap_flags_a_constant_offset_not_an_identical_pair():
+    a = np.random.default_rng(2).normal(0.6, 0.1, 100)[None]
+    same = two_level_bootstrap(a, a.copy())
     assert same.mean == 0 and not same.excludes_zero
-    shifted = paired_bootstrap(a, a + 0.01)
+    shifted = two_level_bootstrap(a, a + 0.01)
     assert shifted.excludes_zero and shifted.mean == pytest.approx(0.01)
     # A real offset that is small next to the per-image noise of unpaired samples is
     # still found, because the pairing cancels the images' own difficulty.
-    noisy = paired_bootstrap(a, a + 0.01 + np.random.default_rng(3).normal(0, 0.001, 100))
+    noisy = two_level_bootstrap(a, a + 0.01 + np.random.default_rng(3).normal(0, 0.001, 100))
     assert noisy.excludes_zero
-    with pytest.raises(ValueError, match="equal-length"):
-        paired_bootstrap(a, a[:10])
+    with pytest.raises(ValueError, match="same images"):
+        two_level_bootstrap(a, a[:, :10])
 
 
 def test_two_level_bootstrap_with_one_seed_is_the_paired_bootstrap_interval_width():
@@ -106,7 +105,7 @@ def test_two_level_bootstrap_with_one_seed_is_the_paired_bootstrap_interval_widt
     a = rng.normal(0.6, 0.1, 50)
     b = a + 0.01 + rng.normal(0, 0.01, 50)
     one = two_level_bootstrap(a[None], b[None])
-    paired = paired_bootstrap(a, b)
+    paired = bootstrap_ci(b - a)  # the images' differences resampled together
     assert one.mean == pytest.approx(paired.mean)
     assert one.hi - one.lo == pytest.approx(paired.hi - paired.lo, rel=0.2)
     assert one.excludes_zero

@@ -61,18 +61,6 @@ def bootstrap_ci(values: np.ndarray | list[float], p: BootstrapParams = Bootstra
     return _interval(v[np.isfinite(v)], p)
 
 
-def paired_bootstrap(a: np.ndarray | list[float], b: np.ndarray | list[float],
-                     p: BootstrapParams = BootstrapParams()) -> Interval:
-    """Interval of mean(b - a) over the same test images, resampled together, so the
-    images' own difficulty cancels. Pairs with a non-finite value are left out."""
-    a, b = _finite(a), _finite(b)
-    if a.shape != b.shape:
-        raise ValueError(f"paired bootstrap needs equal-length samples, got {len(a)} and "
-                         f"{len(b)}")
-    d = b - a
-    return _interval(d[np.isfinite(d)], p)
-
-
 def two_level_bootstrap(a: np.ndarray, b: np.ndarray, p: BootstrapParams = BootstrapParams()
                         ) -> Interval:
     """Interval of b's mean minus a's over the same test images, when each row was

@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from fss.config import NonNegInt, PosInt
+from fss.data.align import AlignParams, eye_targets
 
 
 @dataclass(frozen=True)
@@ -26,15 +27,11 @@ class RecognitionParams:
     crop_box: tuple[float, float, float, float] = (-1.09, -1.14, 1.09, 1.81)
 
 
-def fixed_box(eye_left: tuple[float, float], eye_right: tuple[float, float], size: int,
-              box: tuple[float, float, float, float]) -> np.ndarray:
-    """The face box (x0, y0, x1, y1) in pixels of a ``size`` x ``size`` aligned image
-    whose eyes sit at the targets ``eye_left`` / ``eye_right`` (fractions of the frame),
-    from ``box`` in eye distances around the eyes' midpoint."""
-    eyes = np.array([eye_left, eye_right], dtype=np.float64) * size
-    d = float(np.linalg.norm(eyes[1] - eyes[0]))
-    if d <= 0:
-        raise ValueError(f"align.eye_left and align.eye_right coincide ({eye_left})")
+def fixed_box(align: AlignParams, box: tuple[float, float, float, float]) -> np.ndarray:
+    """The face box (x0, y0, x1, y1) in pixels of an image aligned by ``align`` (its eyes
+    at the alignment's targets), from ``box`` in eye distances around the eyes' midpoint."""
+    eyes = eye_targets(align)
+    d = float(np.linalg.norm(eyes[1] - eyes[0]))  # > 0: AlignParams keeps the eyes apart
     x0, y0, x1, y1 = box
     if not (x0 < x1 and y0 < y1):
         raise ValueError(f"recognize.crop_box {box} is not (x0, y0, x1, y1) with x0 < x1, "

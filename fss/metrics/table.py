@@ -73,11 +73,6 @@ def of_kind(*kinds: str, table: dict[str, Metric] | None = None) -> list[Metric]
     return [m for m in (METRICS if table is None else table).values() if m.kind in kinds]
 
 
-def image_keys() -> tuple[str, ...]:
-    """Per-image metrics: the columns of scores.csv, averaged with an interval."""
-    return tuple(m.key for m in of_kind("image"))
-
-
 def interval_keys() -> tuple[str, ...]:
     """Metrics that get a bootstrap interval over test images (and an ablation test)."""
     return tuple(m.key for m in METRICS.values() if m.interval)

@@ -142,9 +142,3 @@ def save_rcs(path: Path, net: RCSNet, p: RCSParams) -> None:
             os.unlink(tmp)
 
 
-def load_rcs(path: Path, map_location: str | torch.device = "cpu") -> RCSNet:
-    """The saved network, in eval mode, on ``map_location``."""
-    ckpt = torch.load(Path(path), map_location=map_location, weights_only=True)
-    net = RCSNet(RCSParams(**ckpt["params"]))
-    net.load_state_dict(ckpt["state_dict"])
-    return net.to(map_location).eval()

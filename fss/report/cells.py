@@ -26,7 +26,6 @@ REFERENCE_NAMES = {"photo": "photo (grayscale test photo)",
 # gives a spread over seeds; load_inputs renames it so that both can live in one dict.
 KID_SPREAD = "kid_spread"
 STAR = "✱"  # an ablation step whose interval excludes 0
-DEFAULT_ROWS: tuple[str, ...] = ("cut", "rcs", "dss", "mask", "fss", "pix2pix", "cyclegan")
 NOT_RUN = "not run"
 PUBLISHED_ONLY = "published only"
 DASH = "—"
@@ -174,9 +173,10 @@ def subset_metrics(rows: Mapping[str, dict | None], row: str, subset: str) -> di
 
 
 def ablation_rows(trained: Sequence[str]) -> list[str]:
-    """The paper's ablation rows, then any row added in params that the paper lacks."""
-    known = set(pub.ABLATION_ROWS) | set(pub.COMPARISON_METHODS)
-    return list(pub.ABLATION_ROWS) + [r for r in trained if r not in known]
+    """The paper's ablation rows (Table 3), then any row added in params that the paper
+    lacks."""
+    known = set(pub.TABLE3) | set(pub.COMPARISON_METHODS)
+    return list(pub.TABLE3) + [r for r in trained if r not in known]
 
 
 def _seed_list(seeds: Sequence[Any]) -> str:

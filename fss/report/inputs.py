@@ -14,7 +14,8 @@ from typing import Any
 
 import yaml
 
-from fss.report.cells import DEFAULT_ROWS, KID_SPREAD, REFERENCES
+from fss import published as pub
+from fss.report.cells import KID_SPREAD, REFERENCES
 from fss.runs import SEED_DIR, seed_paths, summarize_seeds
 
 
@@ -38,15 +39,19 @@ class Inputs:
     official_cut_reference: dict | None = None
     official_cut: dict | None = None  # metrics/official_cut.json
 
-    @property
-    def trained(self) -> list[str]:
-        return trained_rows(self.params)
+    trained: list[str] = field(default_factory=list)  # trained_rows
 
 
-def trained_rows(params: Mapping[str, Any]) -> list[str]:
-    """params' rows in the paper's order, then rows the paper lacks in params' order."""
-    rows = list(params.get("rows") or DEFAULT_ROWS)
-    return [r for r in DEFAULT_ROWS if r in rows] + [r for r in rows if r not in DEFAULT_ROWS]
+def trained_rows(params: Mapping[str, Any], metrics: Path | None = None) -> list[str]:
+    """params' trained rows: the ablation chain, then the trained baselines. Params that
+    list none (a hand-made tree): the rows with a run's metrics under ``metrics``, the
+    paper's ablation rows and compared methods in its order first."""
+    listed = [str(r) for k in ("ablation", "baselines") for r in (params.get(k) or [])]
+    if listed or metrics is None or not metrics.is_dir():
+        return listed
+    found = sorted(d.name for d in metrics.iterdir() if d.is_dir() and seed_paths(metrics, d.name))
+    paper = [*pub.TABLE3, *pub.COMPARISON_METHODS]
+    return [r for r in paper if r in found] + [r for r in found if r not in paper]
 
 
 # ---------------------------------------------------------------- reading the inputs
@@ -199,9 +204,9 @@ def load_inputs(root: Path) -> Inputs:
     params = (yaml.load(params_path.read_text(), Loader=UniqueKeyLoader)  # noqa: S506
               if params_path.is_file() else {})
     params = params if isinstance(params, dict) else {}
-    trained = trained_rows(params)
-    seeds = declared_seeds(params)
     m = root / "metrics"
+    trained = trained_rows(params, m)
+    seeds = declared_seeds(params)
     ablation = _json(m / "ablation_tests.json")
 
     def of(r: str) -> list[int] | None:
@@ -209,6 +214,7 @@ def load_inputs(root: Path) -> Inputs:
 
     return Inputs(
         params=params,
+        trained=trained,
         rows={**{r: seed_runs(m, r, _evaluation_runs, of(r)) for r in trained},
               **{r: _evaluation_runs(m / f"{r}.json") for r in REFERENCES}},
         train={r: seed_runs(m / "train", r, _json, of(r)) for r in trained},

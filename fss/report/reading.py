@@ -21,6 +21,7 @@ from fss.report.cells import (
     _seed_list,
     _table,
     _text,
+    ablation_rows,
     fmt,
     subset_metrics,
 )
@@ -464,7 +465,7 @@ def _seeds_bullet(rows: Mapping[str, dict | None], trained: Sequence[str]) -> st
                 if stds["fid"] else "")
     else:
         out += "no all-image SSIM std was found"
-    abl = [r for r in pub.ABLATION_ROWS if r in trained and
+    abl = [r for r in ablation_rows(trained) if r in trained and
            _num((subset_metrics(rows, r, "all") or {}).get("ssim")) is not None]
     diffs = [f"{_step_name(a, b)} {rows[b]['all']['ssim'] - rows[a]['all']['ssim']:+.4f}"
              for a, b in zip(abl[:-1], abl[1:], strict=True)]

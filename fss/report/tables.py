@@ -13,7 +13,6 @@ from fss import published as pub
 from fss.metrics.table import ablation_keys, of_kind, table_columns
 from fss.report.cells import (
     DASH,
-    DEFAULT_ROWS,
     FLOOR,
     METRICS,
     NOT_RUN,
@@ -109,7 +108,7 @@ TABLE3_ORDER = ("fid", "psnr", "ssim")
 TABLES4_6_ORDER = ("fid", "ssim", "psnr")
 
 
-def table3(rows: Mapping[str, dict | None], trained: Sequence[str] = DEFAULT_ROWS,
+def table3(rows: Mapping[str, dict | None], trained: Sequence[str],
            floor: Mapping[str, Any] | None = None) -> str:
     """Table 3 (ablation): one table per subset, FID / PSNR / SSIM ours beside the
     paper's, and the metric table's other metrics (KID, FSIM, LPIPS, DISTS, ...) ours
@@ -168,7 +167,7 @@ def _crop_text(recognition: Mapping[str, Any]) -> str:
             "finds a face, a quality signal of its own.")
 
 
-def table7(recognition: Mapping[str, Any] | None, trained: Sequence[str] = DEFAULT_ROWS) -> str:
+def table7(recognition: Mapping[str, Any] | None, trained: Sequence[str]) -> str:
     """Table 7 (rank-1 recognition, %): ours over all test images beside the paper's,
     then ours per subset (the paper gives only the overall rate), then the MTCNN-crop
     rank-1 and the detectable share. ``probes`` (and ``probes_mtcnn``, ``detectable``):
@@ -468,7 +467,7 @@ def _seeds_text(tests: Mapping[str, Any]) -> str:
     seeds = tests.get("seeds")
     if isinstance(seeds, Mapping):
         # the JSON's keys come sorted by name; a reader follows the ablation's order
-        order = [r for r in pub.ABLATION_ROWS if r in seeds]
+        order = [r for r in pub.TABLE3 if r in seeds]
         order += [r for r in seeds if r not in order]
         return "; ".join(f"{pub.NAMES.get(str(r), r)} {_seed_list(seeds[r])}" for r in order
                          if isinstance(seeds[r], Sequence))

@@ -1,10 +1,10 @@
-"""The params sections training reads (``model``, ``sampling``, ``loss``, ``train``,
-``rows.<row>``), one small dataclass each."""
+"""The params sections training reads (``train``, ``rows.<row>`` with the row's
+``model`` / ``sampling`` / ``loss`` keys), one small dataclass each."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal
+from dataclasses import dataclass, field, fields, replace
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import torch
 from pydantic import Field
@@ -15,6 +15,9 @@ from fss.models.generator import GeneratorParams
 from fss.models.layers import INIT_TYPES
 from fss.training.losses import GAN_MODES, PerceptualParams
 from fss.training.sampling import STRATEGIES, SamplingParams
+
+if TYPE_CHECKING:
+    from fss.params import Params
 
 METHODS = ("cut", "pix2pix", "cyclegan")
 PRECISIONS = ("auto", "fp32", "bf16")  # no fp16: it would need a GradScaler
@@ -114,19 +117,74 @@ class TrainParams:
                 raise ParamsError(f"{key} {list(seeds)} should not repeat a seed")
 
 
+# Every method's generator and discriminator settings (``model`` keys).
+NETS = ("ngf", "n_blocks", "ndf", "n_layers_d", "norm", "gan_mode", "init_gain", "init_type")
+
+
 @dataclass(frozen=True)
 class RowParams:
-    """A row is data: which method and, for CUT-based rows, what it uses."""
+    """A row is data: which method and, for CUT-based rows, what it uses. ``uses`` holds
+    every ``model`` / ``sampling`` / ``loss`` key the row's training reads, copied from
+    the global keys when params.yaml is composed (conf/row/); training reads those
+    sections only from here, so the train stage depends on ``rows.<row>`` alone."""
 
     model: Literal[METHODS] = "cut"
     sampling: Literal[STRATEGIES] = "uniform"
     mask_input: bool = False
     pixel_losses: bool = False
+    uses: dict[str, dict[str, Any]] | None = None
+
+    def __post_init__(self) -> None:
+        if self.uses is not None:
+            self.sections()  # the keys are exactly those read, and each value is valid
 
     @property
     def needs_maps(self) -> bool:
         return self.model == "cut" and self.sampling != "uniform"
 
+    def reads(self) -> dict[str, tuple[str, ...]]:
+        """The keys of each section this row's training reads (fss.training.methods:
+        CUTMethod with these switches, Pix2PixMethod, CycleGANMethod)."""
+        if self.model == "pix2pix":
+            return {"model": NETS, "sampling": (), "loss": ("pix2pix_l1",)}
+        if self.model == "cyclegan":
+            return {"model": NETS, "sampling": (), "loss": ("cycle", "identity")}
+        sampling = ("num_patches",)  # uniform, and the fallback of the region samplers
+        if self.sampling != "uniform":
+            sampling += ("n_face", "n_hair", "region_threshold")
+        if self.sampling == "dss":
+            sampling += ("dss_threshold",)
+        loss = ("beta", "nce_idt") + (("alpha", "gamma", "perceptual") if self.pixel_losses
+                                      else ())
+        return {"model": NETS + ("nce_layers", "nce_t", "mlp_dim"), "sampling": sampling,
+                "loss": loss}
+
+    def sections(self) -> tuple[ModelParams, SamplingParams, LossParams]:
+        """``uses`` typed: each section's dataclass, None in every key the row does not
+        read. A key missing from ``uses`` or one the row does not read is an error: the
+        row's DVC dependency would be false."""
+        if self.uses is None:
+            raise ValueError("'uses' missing (compose params.yaml from conf/ with `fss params`)")
+        unknown = sorted(set(self.uses) - {"model", "sampling", "loss"})
+        if unknown:
+            raise ValueError(f"uses: unknown section(s) {', '.join(unknown)}")
+        out = []
+        for name, cls in (("model", ModelParams), ("sampling", SamplingParams),
+                          ("loss", LossParams)):
+            have, need = dict(self.uses.get(name) or {}), self.reads()[name]
+            if missing := [k for k in need if k not in have]:
+                raise ValueError(f"uses.{name} lacks {', '.join(missing)}, which this row "
+                                 "reads (compose params.yaml from conf/)")
+            if extra := sorted(k for k in have if k not in need):
+                raise ValueError(f"uses.{name} has {', '.join(extra)}, which this row does "
+                                 "not read (set a row's features with "
+                                 "-S 'row@rows.<row>=[...]')")
+            typed = build(cls, have, f"uses.{name}")
+            if name == "loss" and "perceptual" in have:
+                typed.perceptual_params()
+            out.append(replace(typed, **{f.name: None for f in fields(cls)
+                                         if f.name not in have}))
+        return out[0], out[1], out[2]
 
 @dataclass(frozen=True)
 class TrainingConfig:
@@ -140,20 +198,17 @@ class TrainingConfig:
     device: str
 
 
-def training_config(params: dict[str, Any], row_name: str, seed: int | None = None
-                    ) -> TrainingConfig:
-    """The row's config; ``seed`` (one of ``train.seeds``) overrides ``base.seed``."""
-    rows = params.get("rows") or {}
-    if row_name not in rows:
-        raise ParamsError(f"row '{row_name}' is not in params rows ({', '.join(rows)})")
-    base = params.get("base") or {}
-    return TrainingConfig(
-        row_name=row_name,
-        row=build(RowParams, rows[row_name], f"rows.{row_name}"),
-        model=build(ModelParams, params.get("model"), "model"),
-        sampling=build(SamplingParams, params.get("sampling"), "sampling"),
-        loss=build(LossParams, params.get("loss"), "loss"),
-        train=build(TrainParams, params.get("train"), "train"),
-        seed=int(base.get("seed", 0)) if seed is None else int(seed),
-        device=str(base.get("device", "auto")),
-    )
+def training_config(params: Params, row_name: str, seed: int) -> TrainingConfig:
+    """The row's config from checked params: ``model``, ``sampling`` and ``loss`` from
+    the row's ``uses`` (a key the row does not read is None), ``train`` and the device
+    from the global sections; ``seed`` is one of ``train.seeds``."""
+    if row_name not in params.rows:
+        raise ParamsError(f"row '{row_name}' is not in params rows ({', '.join(params.rows)})")
+    row = params.rows[row_name]
+    try:
+        model, sampling, loss = row.sections()
+    except ValueError as e:
+        raise ParamsError(f"rows.{row_name}: {e}") from None
+    return TrainingConfig(row_name=row_name, row=row, model=model, sampling=sampling,
+                          loss=loss, train=params.train, seed=int(seed),
+                          device=params.base.device)
