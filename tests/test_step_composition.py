@@ -104,9 +104,9 @@ def _info_nce(q: torch.Tensor, k: torch.Tensor, idx: torch.Tensor, t: float) -> 
 
 def _locations(cfg: TrainingConfig, batch: Batch, h: int, w: int) -> torch.Tensor:
     idx = sample_indices(cfg.row.sampling, h, w, batch.face[0, 0], batch.hair[0, 0],
-                         cfg.sampling, torch.Generator().manual_seed(123))
+                         cfg.sampling, torch.Generator().manual_seed(123)).idx
     other = sample_indices(cfg.row.sampling, h, w, batch.face[0, 0], batch.hair[0, 0],
-                           cfg.sampling, torch.Generator().manual_seed(7))
+                           cfg.sampling, torch.Generator().manual_seed(7)).idx
     # all locations (or all region ones): the same multiset whatever the draw
     assert torch.equal(idx.sort().values, other.sort().values)
     return idx
