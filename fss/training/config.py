@@ -52,6 +52,8 @@ class ModelParams:
     init_type: Literal[INIT_TYPES] = "xavier"    # xavier (CUT) | normal (pix2pix / CycleGAN)
 
     def __post_init__(self) -> None:
+        if self.nce_layers is None:  # a row's own section, for a row without PatchNCE
+            return
         if len(set(self.nce_layers)) != len(self.nce_layers):
             raise ParamsError(f"nce_layers {list(self.nce_layers)} should not repeat a layer")
         n = encoder_layers(self.generator())
