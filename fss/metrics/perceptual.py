@@ -128,8 +128,13 @@ class PerceptualMetrics:
         self.keys, self.device, self.batch_size = tuple(keys), torch.device(device), batch_size
         if vgg_state is None and {"lpips", "dists"} <= set(keys):
             vgg_state = registry_vgg16()  # both take it: read (and sha256-check) it once
-        self.lpips = build_lpips(vgg_state).to(self.device) if "lpips" in keys else None
-        self.dists = build_dists(vgg_state).to(self.device) if "dists" in keys else None
+        # NHWC: oneDNN's convolutions on this layout ran LPIPS 1.85x and DISTS 1.35x faster
+        # on 2 CPU cores (reports/benchmarks.md), the scores within 2e-7 of NCHW's.
+        layout = torch.channels_last
+        self.lpips = (build_lpips(vgg_state).to(self.device, memory_format=layout)
+                      if "lpips" in keys else None)
+        self.dists = (build_dists(vgg_state).to(self.device, memory_format=layout)
+                      if "dists" in keys else None)
 
     @torch.inference_mode()
     def batch(self, fake: torch.Tensor, real: torch.Tensor) -> dict[str, np.ndarray]:
@@ -138,7 +143,8 @@ class PerceptualMetrics:
         out: dict[str, np.ndarray] = {}
         if "fsim" in self.keys:
             out["fsim"] = fsim(fake, real).cpu().numpy()
-        f3, r3 = (x.expand(-1, 3, -1, -1) / 255.0 for x in (fake, real))
+        f3, r3 = ((x.expand(-1, 3, -1, -1) / 255.0).contiguous(memory_format=torch.channels_last)
+                  for x in (fake, real))
         if self.lpips is not None:
             out["lpips"] = self.lpips(f3, r3, normalize=True).flatten().cpu().numpy()
         if self.dists is not None:
