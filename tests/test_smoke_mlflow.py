@@ -19,11 +19,16 @@ REFERENCES = ("photo", "mean_sketch", "floor")
 
 
 def _trained(root: Path) -> dict[tuple[str, int], dict]:
+    """The training metrics of the runs params.yaml asks for (a file of another seed
+    list, e.g. a committed run's, is not this pipeline run's)."""
+    from fss.params import read_params, row_seeds
+
     out = {}
     train = root / "metrics" / "train"
-    for row in sorted(p.name for p in train.iterdir() if p.is_dir()) if train.is_dir() else []:
+    for row, seeds in row_seeds(read_params(root / "params.yaml")).items():
         for seed, f in seed_paths(train, row).items():
-            out[(row, seed)] = json.loads(f.read_text())
+            if seed in seeds:
+                out[(row, seed)] = json.loads(f.read_text())
     return out
 
 
