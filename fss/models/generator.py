@@ -60,43 +60,41 @@ class ResnetGenerator(nn.Module):
         layers += [nn.ReflectionPad2d(3), nn.Conv2d(ch, out_channels, 7), nn.Tanh()]
         self.model = nn.Sequential(*layers)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def _check_input(self, x: torch.Tensor) -> None:
         if x.shape[1] != self.in_channels:
             raise ValueError(f"generator expects {self.in_channels} input channels, "
                              f"got {x.shape[1]}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self._check_input(x)
         return self.model(x)
 
-    def _check_layers(self, layers: tuple[int, ...]) -> None:
+    def _run(self, x: torch.Tensor, layers: tuple[int, ...], stop: int | None
+             ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """Run ``self.model`` up to layer ``stop`` (None: to the end), keeping the
+        outputs of the listed encoder layers."""
         bad = [i for i in layers if not 0 <= i < self.n_encoder_layers]
         if bad:
             raise ValueError(f"nce layers {bad} outside the encoder (0..{self.n_encoder_layers - 1})")
-
-    def encode(self, x: torch.Tensor, layers: tuple[int, ...]) -> list[torch.Tensor]:
-        """Outputs of the listed encoder layers, in order (stops after the last)."""
-        self._check_layers(layers)
-        feats, last = [], max(layers)
-        for i, layer in enumerate(self.model):
-            x = layer(x)
-            if i in layers:
-                feats.append(x)
-            if i == last:
-                break
-        return feats
-
-    def forward_with_features(self, x: torch.Tensor, layers: tuple[int, ...]
-                              ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """The output and, from the same pass, the listed encoder layers' outputs: the
-        PatchNCE keys of the input, which a second ``encode`` would only recompute."""
-        if x.shape[1] != self.in_channels:
-            raise ValueError(f"generator expects {self.in_channels} input channels, "
-                             f"got {x.shape[1]}")
-        self._check_layers(layers)
         feats = []
         for i, layer in enumerate(self.model):
             x = layer(x)
             if i in layers:
                 feats.append(x)
+            if i == stop:
+                break
         return x, feats
+
+    def encode(self, x: torch.Tensor, layers: tuple[int, ...]) -> list[torch.Tensor]:
+        """Outputs of the listed encoder layers, in order (stops after the last)."""
+        return self._run(x, layers, max(layers))[1]
+
+    def forward_with_features(self, x: torch.Tensor, layers: tuple[int, ...]
+                              ) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """The output and, from the same pass, the listed encoder layers' outputs: the
+        PatchNCE keys of the input, which a second ``encode`` would only recompute."""
+        self._check_input(x)
+        return self._run(x, layers, None)
 
     def layer_channels(self, layers: tuple[int, ...]) -> list[int]:
         """Channels of each listed encoder layer's output (to size the MLP heads)."""

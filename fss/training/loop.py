@@ -237,9 +237,7 @@ def epoch_sums(per_step: dict[str, list[torch.Tensor | float]], who: str, epoch:
     sums: dict[str, float] = {}
     first_bad: tuple[int, str, float] | None = None
     for k, values in per_step.items():
-        col = torch.stack([v.detach().reshape(()).double() if isinstance(v, torch.Tensor)
-                           else torch.tensor(float(v), dtype=torch.float64) for v in values]
-                          ).cpu()
+        col = torch.stack([torch.as_tensor(v, dtype=torch.float64) for v in values]).cpu()
         bad = (~torch.isfinite(col)).nonzero()
         if len(bad) and (first_bad is None or int(bad[0]) < first_bad[0]):
             first_bad = (int(bad[0]), k, float(col[int(bad[0])]))
