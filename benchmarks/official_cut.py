@@ -176,9 +176,9 @@ def _official_cut(path: Path, size: int, ngf: int, blocks: int, scratch: Path):
 
 
 def _our_cut(size: int, ngf: int, blocks: int):
-    """Our ``cut`` row (conf ``rows.cut``, identity term on, no crop) and its step."""
+    """Our ``cut`` row (``rows.cut`` of params.yaml, identity term on, no crop) and its step."""
     import torch
-    import yaml
+    from bench import conf_rows
 
     from fss.config import build
     from fss.training.config import LossParams, ModelParams, RowParams, TrainingConfig, TrainParams
@@ -186,8 +186,7 @@ def _our_cut(size: int, ngf: int, blocks: int):
     from fss.training.methods import build_method
     from fss.training.sampling import SamplingParams
 
-    rows = yaml.safe_load((HERE.parent / "conf" / "config.yaml").read_text())["rows"]
-    cfg = TrainingConfig(row_name="cut", row=build(RowParams, rows["cut"], "rows.cut"),
+    cfg = TrainingConfig(row_name="cut", row=build(RowParams, conf_rows()["cut"], "rows.cut"),
                          model=ModelParams(ngf=ngf, ndf=ngf, n_blocks=blocks),
                          sampling=SamplingParams(), loss=LossParams(nce_idt=True),
                          train=TrainParams(), seed=0, device="cpu")
@@ -200,15 +199,14 @@ def _our_cut(size: int, ngf: int, blocks: int):
     return m, b, lambda: m.step(b, gen)
 
 
-def _step_gflop(method, batch) -> float:
-    """FLOPs of one of our steps (forward and backward of every network), counted by
+def _step_gflop(step) -> float:
+    """FLOPs of one training step (forward and backward of every network), counted by
     torch's FlopCounterMode on the step itself."""
-    import torch
     from torch.utils.flop_counter import FlopCounterMode
 
     counter = FlopCounterMode(display=False)
     with counter:
-        method.step(batch, torch.Generator().manual_seed(1))
+        step()
     return counter.get_total_flops() / 1e9
 
 
@@ -249,7 +247,7 @@ def time(official: Annotated[Path, typer.Option(
         raise typer.BadParameter("--repeats: at least 5 rounds (the ratio's spread needs them)")
     with tempfile.TemporaryDirectory() as scratch:
         theirs = _official_cut(official, size, ngf, blocks, Path(scratch))
-        method, batch, ours = _our_cut(size, ngf, blocks)
+        _, _, ours = _our_cut(size, ngf, blocks)
         for _ in range(warmup):
             theirs()
             ours()
@@ -265,9 +263,10 @@ def time(official: Annotated[Path, typer.Option(
             t_off, t_ours = (a, b) if r % 2 == 0 else (b, a)
             rows.append((t_off, t_ours))
             typer.echo(f"| {r + 1} | {t_off:.3f} | {t_ours:.3f} | {t_ours / t_off:.3f} |")
+        gflop, gflop_off = _step_gflop(ours), _step_gflop(theirs)
     ratios = sorted(o / t for t, o in rows)
     q1, q3 = statistics.quantiles(ratios, n=4)[0], statistics.quantiles(ratios, n=4)[2]
-    gflop, mm = _step_gflop(method, batch), _matmul_gflops()
+    mm = _matmul_gflops()
     t_ours = statistics.median(o for _, o in rows)
     typer.echo(f"\nmedian s/it: official {statistics.median(t for t, _ in rows):.3f}, ours "
                f"{t_ours:.3f}; ratio ours/official median {statistics.median(ratios):.3f} "
@@ -275,6 +274,8 @@ def time(official: Annotated[Path, typer.Option(
     typer.echo(f"our step: {gflop:.2f} GFLOP, {gflop / t_ours:.1f} GFLOP/s achieved = "
                f"{gflop / t_ours / mm:.0%} of this machine's fp32 matmul rate ({mm:.0f} GFLOP/s, "
                "2048^2, same run)")
+    typer.echo(f"official step: {gflop_off:.2f} GFLOP, so ours does {gflop / gflop_off:.2f}x its "
+               "arithmetic: at equal efficiency that is the time ratio")
 
 
 if __name__ == "__main__":
