@@ -1,12 +1,12 @@
 import torch
 
+from fss.models.patchnce import same_location_mask
 from fss.training.sampling import (
     SamplingParams,
     doubled_share,
     dynamic_indices,
     region_indices,
     resize_map,
-    same_location_mask,
     sample_indices,
     uniform_indices,
 )

@@ -6,11 +6,15 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from fss.training.sampling import same_location_mask
-
 # CUT fills excluded logits with -10 before dividing by the temperature: exp(-10/0.07)
 # is 0 in float32, so an excluded pair contributes nothing to the softmax.
 EXCLUDED_LOGIT = -10.0
+
+
+def same_location_mask(idx: torch.Tensor) -> torch.Tensor:
+    """NxN, True where two samples are the same location (the diagonal included):
+    those pairs are never each other's negatives, so a DSS twin is no false negative."""
+    return idx[:, None] == idx[None, :]
 
 
 class PatchHead(nn.Module):

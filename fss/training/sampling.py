@@ -98,12 +98,6 @@ class Locations(NamedTuple):
         return doubled_share(self.idx, self.distinct)
 
 
-def same_location_mask(idx: torch.Tensor) -> torch.Tensor:
-    """NxN, True where two samples are the same location (the diagonal included):
-    those pairs are never each other's negatives, so a DSS twin is no false negative."""
-    return idx[:, None] == idx[None, :]
-
-
 def sample_indices(strategy: str, h: int, w: int, face: torch.Tensor | None,
                    hair: torch.Tensor | None, p: SamplingParams,
                    generator: torch.Generator) -> Locations:
