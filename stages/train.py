@@ -6,7 +6,6 @@ import os
 
 import typer
 
-from fss.data.splits import read_splits
 from fss.errors import one_line_errors
 from fss.interrupted import clear_leftovers
 from fss.params import read_params
@@ -29,7 +28,6 @@ def main(
     params = read_params()
     paths = params.paths
     cfg = training_config(params, row, seed)
-    read_splits(paths.splits)  # checked (load_pairs reads it unchecked) before any work
     name = run_name(row, seed)
     out, metrics_json = paths.model_dir(name), paths.train_metrics_file(name)
     if os.environ.get("RANK", "0") == "0":
