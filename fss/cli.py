@@ -122,14 +122,24 @@ gate_app = typer.Typer(help="CI's metric-regression gate.\n\nExample: `fss gate 
                        no_args_is_help=True,
                        rich_markup_mode=MARKUP)
 app.add_typer(gate_app, name="gate")
-DEFAULT_BASELINE = Path("reports/baselines/smoke.json")
+# Where the pipeline's files are, for commands run outside DVC: the tree's params.yaml
+# (its `paths` section, fss.paths), never a second spelling here.
+PARAMS = "params.yaml"
+ROOT_HELP = "Repository root: the tree whose params.yaml and metrics are read."
+
+
+def _baseline(baseline: Path | None, root: Path) -> Path:
+    from fss.paths import read_paths
+
+    return baseline or read_paths(root / PARAMS).under(root).gate_baseline
 
 
 @gate_app.command("check")
 @one_line_errors
 def gate_check(
-    baseline: Annotated[Path, typer.Option(help="Committed baseline JSON.")] = DEFAULT_BASELINE,
-    root: Annotated[Path, typer.Option(help="Repository root holding metrics/.")] = Path("."),
+    baseline: Annotated[Path | None, typer.Option(
+        help="Committed baseline JSON; default: params' paths.gate_baseline.")] = None,
+    root: Annotated[Path, typer.Option(help=ROOT_HELP)] = Path("."),
     markdown: Annotated[Path | None, typer.Option(
         help="Also write the verdict as a Markdown report (a table of every metric, then "
              "`dvc metrics diff --md`), written even when the gate fails.")] = None,
@@ -148,6 +158,7 @@ def gate_check(
     """
     from fss.evaluation.metric_gate import collect, compare, read_baseline, report
 
+    baseline = _baseline(baseline, root)
     current, base = collect(root), read_baseline(baseline)
     worse, better = compare(current, base)
     typer.echo(report(worse, better, baseline))
@@ -169,8 +180,9 @@ def gate_check(
 @gate_app.command("update")
 @one_line_errors
 def gate_update(
-    baseline: Annotated[Path, typer.Option(help="Baseline JSON to write.")] = DEFAULT_BASELINE,
-    root: Annotated[Path, typer.Option(help="Repository root holding metrics/.")] = Path("."),
+    baseline: Annotated[Path | None, typer.Option(
+        help="Baseline JSON to write; default: params' paths.gate_baseline.")] = None,
+    root: Annotated[Path, typer.Option(help=ROOT_HELP)] = Path("."),
     profile: Annotated[str, typer.Option(help="Profile the metrics came from.")] = "smoke",
 ) -> None:
     """Write the current metrics as the new baseline.
@@ -181,6 +193,7 @@ def gate_update(
     """
     from fss.evaluation.metric_gate import collect, write_baseline
 
+    baseline = _baseline(baseline, root)
     current = collect(root)
     write_baseline(current, baseline, profile)
     typer.echo(f"wrote {len(current)} metrics to {baseline}")
@@ -189,7 +202,7 @@ def gate_update(
 @app.command("summary")
 @one_line_errors
 def summary_cmd(
-    root: Annotated[Path, typer.Option(help="Repository root holding metrics/.")] = Path("."),
+    root: Annotated[Path, typer.Option(help=ROOT_HELP)] = Path("."),
 ) -> None:
     """The headline numbers of Tables 3 and 7, and where the full report is.
 
@@ -200,7 +213,8 @@ def summary_cmd(
     from fss.report.inputs import load_inputs
     from fss.report.summary import summary
 
-    typer.echo(summary(load_inputs(root), str(root / "reports" / "report.md")))
+    inp = load_inputs(root)  # where the files are: root's params.yaml
+    typer.echo(summary(inp, str(inp.paths.under(root).reports / "report.md")))
 
 
 def default_checkpoint(models: Path, row: str = "fss") -> Path:
@@ -272,7 +286,11 @@ def sketch_cmd(
     photos = list_photos(source, exclude=out)
     given = load_params(params) if params else None
     prepare_output(photos, source, out, overwrite)
-    runner = open_runner(checkpoint or default_checkpoint(Path("models")), backend, dev)
+    if checkpoint is None:
+        from fss.paths import read_paths
+
+        checkpoint = default_checkpoint(read_paths(PARAMS).models)
+    runner = open_runner(checkpoint, backend, dev)
     align, masks, notes = settings(runner, given)
     for n in notes:
         typer.echo(f"note: {n}", err=True)
@@ -300,11 +318,12 @@ def export_cmd(
     quantize: Annotated[str | None, typer.Option(
         help="int8: static int8 quantisation (onnx only), calibrated on training photos."
     )] = None,
-    calibration: Annotated[Path, typer.Option(
-        help="splits.csv whose training photos (with --masks) calibrate int8.")] = Path(
-            "data/splits.csv"),
-    masks: Annotated[Path, typer.Option(help="Mask folder for the calibration photos.")
-                     ] = Path("data/masks"),
+    calibration: Annotated[Path | None, typer.Option(
+        help="The split file whose training photos (with --masks) calibrate int8; default: "
+             "params' paths.splits.")] = None,
+    masks: Annotated[Path | None, typer.Option(
+        help="Mask folder for the calibration photos; default: params' paths.masks.")
+                     ] = None,
     calibration_count: Annotated[int, typer.Option(help="Calibration photos.", min=1)] = 32,
     overwrite: Annotated[bool, typer.Option(help="Replace an existing output file.")] = False,
 ) -> None:
@@ -351,6 +370,13 @@ def export_cmd(
     for t in (target, fp32):
         if t is not None:
             _check_target(t, overwrite)
+    # params.yaml only for what was not given (the masks only for a model that takes them)
+    if calibration is None or (masks is None and info.mask_input):
+        from fss.paths import read_paths
+
+        paths = read_paths(PARAMS)
+        calibration = calibration or paths.splits
+        masks = masks or (paths.masks if info.mask_input else None)
     inputs = calibration_inputs(calibration, masks, info, calibration_count)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as tmp:
         source = fp32 or Path(tmp) / "fp32.onnx"

@@ -19,6 +19,7 @@ from fss.data.download import DataParams
 from fss.data.masks import MaskParams
 from fss.evaluation.evaluate import EvaluateParams
 from fss.metrics.recognition import RecognitionParams
+from fss.paths import PathsParams
 from fss.rcs.net import RCSParams
 from fss.training.config import LossParams, ModelParams, RowParams, TrainParams
 from fss.training.sampling import SamplingParams
@@ -42,6 +43,7 @@ class Params:
 
     meta: MetaParams
     base: BaseParams
+    paths: PathsParams
     data: DataParams
     align: AlignParams
     masks: MaskParams

@@ -1,8 +1,6 @@
 """Stage ablation_tests: between adjacent rows of params' ablation chain (cut -> rcs -> ...),
 a two-level bootstrap (training seeds, then test images) of every per-image metric and
-rank-1 -> metrics/ablation_tests.json."""
-
-from pathlib import Path
+rank-1 (paths.results, paths.recognition_hits) -> paths.ablation_tests."""
 
 from fss.errors import one_line_errors
 from fss.evaluation.ablation_tests import ablation_tests
@@ -13,10 +11,10 @@ from fss.params import read_params, row_seeds
 @one_line_errors
 def main() -> None:
     params = read_params()
-    out = ablation_tests(Path("results"), Path("metrics/recognition_hits.csv"),
-                         list(params.ablation),
+    paths = params.paths
+    out = ablation_tests(paths.results, paths.recognition_hits, list(params.ablation),
                          row_seeds(params), params.evaluate.bootstrap())
-    write_json(Path("metrics/ablation_tests.json"), out)
+    write_json(paths.ablation_tests, out)
     for p in out["pairs"]:
         a = p["subsets"]["all"]
         print(f"{p['from']} -> {p['to']}: " + ", ".join(

@@ -1,6 +1,4 @@
-"""Stage download: CUFS from FSS_CUFS / data.source -> verified copy in data/raw/."""
-
-from pathlib import Path
+"""Stage download: CUFS from FSS_CUFS / data.source -> verified copy in paths.raw."""
 
 from fss.data.download import run_download
 from fss.errors import one_line_errors
@@ -9,10 +7,11 @@ from fss.params import read_params
 
 @one_line_errors
 def main() -> None:
-    p = read_params().data
-    r = run_download(p, Path("data/raw"))
+    params = read_params()
+    out = params.paths.raw
+    r = run_download(params.data, out)
     print(f"download: {r.pairs} {r.kind} pairs from {r.source} "
-          f"({r.verified_line()}) -> data/raw/")
+          f"({r.verified_line()}) -> {out}/")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Stage evaluate@<row>-<seed>: synthesize the test photos with one trained run (or make
 a trivial reference), then FID / KID and the per-image metrics of fss.metrics.table
 (SSIM, PSNR, FSIM, LPIPS, DISTS, ...) per subset with bootstrap intervals
--> results/<row>/seed<k>/ (references: results/<row>/), metrics/<same>.json, MLflow."""
+-> paths.results/<row>/seed<k>/ (references: <row>/), paths.metrics/<same>.json, MLflow."""
 
 import os
 from pathlib import Path
@@ -24,9 +24,8 @@ from fss.metrics.fid import load_inception
 from fss.metrics.perceptual import PerceptualMetrics
 from fss.metrics.table import METRICS
 from fss.params import read_params
+from fss.paths import PathsParams
 from fss.runs import run_name
-
-SPLITS, MASKS, MAPS = Path("data/splits.csv"), Path("data/masks"), Path("data/rcs_maps")
 
 
 @one_line_errors
@@ -35,44 +34,45 @@ def main(row: str = typer.Argument(..., help="A trained row (cut, ..., cyclegan)
          seed: int = typer.Option(0, help="Which training run of the row (train.seeds)."),
          track: bool = typer.Option(True, help="Log the metrics to MLflow.")) -> None:
     params = read_params()
+    paths = params.paths
     device = resolve_device(params.base.device)
     # It logs into the training run of the row and seed (a reference: its own run).
     trained = row not in REFERENCES
-    clear_leftovers(f"evaluate {row}", [Path("metrics") / row],
+    clear_leftovers(f"evaluate {row}", [paths.metrics / row],
                     (row, "train" if trained else "evaluate", seed if trained else None)
                     if track else None)
-    pairs = read_test_pairs(SPLITS)
-    if row in REFERENCES:
-        name = row
-        results = Path("results") / name
-        make_reference(row, pairs, SPLITS, results)
-        kind = "reference"
-    else:
-        name = run_name(row, seed)
-        results = Path("results") / name
-        synthesize(Path("models") / name / "generator.pt", pairs, MASKS, results, device)
+    pairs = read_test_pairs(paths.splits)
+    name = run_name(row, seed) if trained else row
+    results = paths.results_dir(name)
+    if trained:
+        synthesize(paths.model_dir(name) / "generator.pt", pairs, paths.masks, results,
+                   device)
         kind = "trained"
+    else:
+        make_reference(row, pairs, paths.splits, results)
+        kind = "reference"
     p = params.evaluate
     perceptual = (PerceptualMetrics(p.perceptual, device, p.batch_size) if p.perceptual
                   else None)
-    m = evaluate_results(results, pairs, load_features(Path("data/fid_features")),
-                         load_inception(device), MAPS if MAPS.is_dir() else None, device, p,
+    maps = paths.rcs_maps if paths.rcs_maps.is_dir() else None
+    m = evaluate_results(results, pairs, load_features(paths.fid_features),
+                         load_inception(device), maps, device, p,
                          scores_csv=results / "scores.csv", perceptual=perceptual)
     profile = params.meta.profile
     metrics = {"row": row, "seed": seed if kind == "trained" else None, "kind": kind,
                "profile": profile, "image_size": params.align.size,
                "epochs": params.train.epochs if kind == "trained" else None, **m}
-    out = Path("metrics") / f"{name}.json"
+    out = paths.metrics_file(name)
     write_json(out, metrics)
     if track:
-        log_to_mlflow(row, seed, kind, profile, params.raw, metrics, out)
+        log_to_mlflow(row, seed, kind, profile, params.raw, metrics, out, paths)
     print(f"evaluate {row}: " + "; ".join(
         f"{s} " + ", ".join(f"{METRICS[k].short} {v[k]}" for k in METRICS if k in v)
         for s, v in m["subsets"].items()))
 
 
 def log_to_mlflow(row: str, seed: int, kind: str, profile: str, params: dict, metrics: dict,
-                  metrics_file: Path) -> None:
+                  metrics_file: Path, paths: PathsParams) -> None:
     """A trained row's test metrics into its training run (found through the run id
     the training metrics record); a reference row as a run of its own."""
     from fss.tracking import (
@@ -91,8 +91,8 @@ def log_to_mlflow(row: str, seed: int, kind: str, profile: str, params: dict, me
     name = run_name(row, seed)
     run_id, made = training_run(f"train-{row}-seed{seed}", params,
                                 {**tags, "seed": str(seed), "stage": "train"},
-                                Path("models") / name, Path("plots/train") / f"{name}.csv",
-                                Path("metrics/train") / f"{name}.json")
+                                paths.model_dir(name), paths.train_plot(name),
+                                paths.train_metrics_file(name))
     if made:
         print(f"evaluate {row}: no MLflow run of this model in the store (trained "
               f"elsewhere or restored by DVC): made run {run_id} from its files")

@@ -1,9 +1,8 @@
 """Stage fid_reference: Inception features of the real test and training sketches per
-subset, computed once for every row's FID/KID -> data/fid_features/; the real-sketch
-floor (training vs test sketches) -> metrics/fid_floor.json, and an MLflow reference run."""
+subset, computed once for every row's FID/KID -> paths.fid_features; the real-sketch
+floor (training vs test sketches) -> paths.fid_floor, and an MLflow reference run."""
 
 import os
-from pathlib import Path
 
 import typer
 
@@ -19,20 +18,19 @@ from fss.io import write_json
 from fss.metrics.fid import load_inception
 from fss.params import read_params
 
-SPLITS = Path("data/splits.csv")
-
 
 @one_line_errors
 def main(track: bool = typer.Option(True, help="Log the floor to MLflow as a reference "
                                                "run.")) -> None:
     params = read_params()
+    paths = params.paths
+    pairs = {split: read_test_pairs(paths.splits, split) for split in ("test", "train")}
     device = resolve_device(params.base.device)
     model = load_inception(device)
-    feats = {split: real_sketch_features(read_test_pairs(SPLITS, split), model, device)
-             for split in ("test", "train")}
-    save_features(feats, Path("data/fid_features"))
+    feats = {split: real_sketch_features(p, model, device) for split, p in pairs.items()}
+    save_features(feats, paths.fid_features)
     floor = real_sketch_floor(feats["train"], feats["test"], params.evaluate)
-    out = Path("metrics/fid_floor.json")
+    out = paths.fid_floor
     metrics = {"row": "floor", "kind": "reference", "profile": params.meta.profile,
                "image_size": params.align.size, **floor}
     write_json(out, metrics)

@@ -1,5 +1,5 @@
-"""Stage report: reports/report.md and reports/figures/ from metrics/*.json, the paper's
-published values and the run's provenance."""
+"""Stage report: report.md and figures/ in paths.reports from every stage's metrics,
+the paper's published values and the run's provenance."""
 
 from pathlib import Path
 
@@ -10,8 +10,8 @@ from fss.report import write_report
 
 @one_line_errors
 def main() -> None:
-    read_params()  # the report reads params.yaml as it is: checked first
-    print(f"report: {write_report(Path('.'), Path('reports'))}")
+    paths = read_params().paths  # the report reads params.yaml as it is: checked first
+    print(f"report: {write_report(Path('.'), paths.reports, paths)}")
 
 
 if __name__ == "__main__":

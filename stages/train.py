@@ -1,8 +1,8 @@
-"""Stage train@<row>-<seed>: one ablation row or baseline, one seed -> models/<row>/seed<k>/,
-curves, metrics. Runs under torchrun too (one process per GPU)."""
+"""Stage train@<row>-<seed>: one ablation row or baseline, one seed -> its folder under
+paths.models, curves (paths.train_plots), metrics (paths.train_metrics). Runs under
+torchrun too (one process per GPU)."""
 
 import os
-from pathlib import Path
 
 import typer
 
@@ -14,28 +14,28 @@ from fss.training.config import training_config
 from fss.training.dataset import load_pairs
 from fss.training.loop import train_row
 
-MAPS = Path("data/rcs_maps")
-
 
 @one_line_errors
 def main(
     row: str = typer.Argument(..., help="Row name from params.yaml 'rows' (cut, fss, ...)."),
     seed: int = typer.Option(0, help="Training seed (one of train.seeds): weights, data "
                                      "order, flips and patch draws."),
-    resume: bool = typer.Option(True, help="Continue from models/<row>/seed<k>/latest.pt "
-                                           "when its settings match; --no-resume starts anew."),
+    resume: bool = typer.Option(True, help="Continue from the run's latest.pt (in its folder "
+                                           "under paths.models) when its settings match; "
+                                           "--no-resume starts anew."),
     track: bool = typer.Option(True, help="Log the run to MLflow."),
 ) -> None:
     params = read_params()
+    paths = params.paths
     cfg = training_config(params, row, seed)
     name = run_name(row, seed)
-    out, metrics_json = Path("models") / name, Path("metrics/train") / f"{name}.json"
+    out, metrics_json = paths.model_dir(name), paths.train_metrics_file(name)
     if os.environ.get("RANK", "0") == "0":
-        clear_leftovers(f"train {name}", [out, Path("plots/train") / row,
-                                          Path("metrics/train") / row],
+        clear_leftovers(f"train {name}", [out, paths.train_plots / row,
+                                          paths.train_metrics / row],
                         (row, "train", seed) if track else None)
-    data = load_pairs(Path("data/splits.csv"), "train", Path("data/masks"),
-                      MAPS if MAPS.is_dir() else None)
+    maps = paths.rcs_maps if paths.rcs_maps.is_dir() else None
+    data = load_pairs(paths.splits, "train", paths.masks, maps)
     from fss.tracking import git_commit
 
     # The model file carries these, so `fss sketch` needs nothing else.
@@ -61,7 +61,7 @@ def main(
             return Tracker(f"train-{row}-seed{seed}", params.raw, tags, run_id,
                            on_finish=finish)
 
-    s = train_row(cfg, data, out, Path("plots/train") / f"{name}.csv", metrics_json,
+    s = train_row(cfg, data, out, paths.train_plot(name), metrics_json,
                   resume=resume, tracker=tracker, model_meta=model_meta)
     if os.environ.get("RANK", "0") != "0":  # under torchrun: one summary line, rank 0's
         return

@@ -161,6 +161,11 @@ CASES = [
     ("export-int8-no-calibration", lambda t: [
         "export", str(tiny_model_file(t / "g.pt")), "--quantize", "int8", "-o",
         str(t / "q.onnx"), "--calibration", str(t / "none.csv")], "none.csv: missing"),
+    ("export-int8-damaged-splits", lambda t: [
+        "export", str(tiny_model_file(t / "g.pt")), "--quantize", "int8", "-o",
+        str(t / "q.onnx"), "--calibration",
+        str(_write(t / "splits.csv", b"id,subset,split\na,cuhk,train\n"))],
+     "splits.csv: column(s) photo, sketch missing"),
     ("export-existing-output", lambda t: [
         "export", str(tiny_model_file(t / "g.pt")), "-o",
         str(t / "g.onnx") if (t / "g.onnx").write_bytes(b"mine") else ""],
@@ -404,7 +409,45 @@ def test_export_int8_with_out_writes_only_out(tmp_path):
     assert onnx_info(tmp_path / "q" / "g8.onnx").image_size == 32
 
 
-# --- stages: a damaged MLflow store, a diverging run ----------------------------------
+# --- stages: a damaged split file, a damaged MLflow store, a diverging run -------------
+
+# Every stage that reads the split file, called as dvc.yaml calls it.
+SPLIT_READERS = [("masks", {}), ("pretrain_rcs", {}),
+                 ("train", {"row": "cut", "seed": 0, "resume": True, "track": False}),
+                 ("fid_reference", {"track": False}),
+                 ("evaluate", {"row": "cut", "seed": 0, "track": False}),
+                 ("evaluate", {"row": "mean_sketch", "seed": 0, "track": False}),
+                 ("recognize", {})]
+
+
+@pytest.mark.parametrize(("stage", "kwargs"), SPLIT_READERS,
+                         ids=[f"{s}-{k.get('row', '')}" for s, k in SPLIT_READERS])
+@pytest.mark.parametrize(("text", "words"), [
+    (None, "missing (run the split stage first)"),
+    ("id,subset\nx,cuhk\n", "column(s) split, photo, sketch missing"),
+    ("id,subset,split,photo,sketch\nx,cuhk,val,p.png,s.png\n", "split 'val' should be")],
+    ids=["missing", "columns", "split-value"])
+def test_a_damaged_split_file_stops_every_stage_with_one_line(
+        tmp_path, monkeypatch, capsys, request, stage, kwargs, text, words):
+    """Before: a pandas KeyError traceback from whichever stage read it first."""
+    if stage == "train" and text is not None:
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "fss.training.dataset.load_pairs (another change's file) reads the file with "
+            "pandas: to read it through fss.data.splits.read_splits")))
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
+    splits = yaml.safe_load((REPO / "params.yaml").read_text())["paths"]["splits"]
+    if text is not None:
+        _write(tmp_path / splits, text.encode())
+    # the face mesh is loaded before the labels read the file: no weights needed
+    monkeypatch.setattr("fss.rcs.pretrain.mesh_landmarker", lambda align: None)
+    before = snapshot(tmp_path)
+    with pytest.raises(SystemExit) as e:
+        _stage(stage).main(**kwargs)
+    assert e.value.code == 2
+    err = [ln for ln in capsys.readouterr().err.splitlines() if ln.strip()]
+    assert len(err) == 1 and err[0].startswith(f"error: {splits}: ") and words in err[0], err
+    assert snapshot(tmp_path) == before
 
 @pytest.mark.parametrize(("stage", "kwargs"), [
     ("train", {"row": "cut", "seed": 0, "resume": True, "track": True}),

@@ -2,6 +2,7 @@
 up in both, with its own direction, decimals and tolerance."""
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -25,12 +26,14 @@ def toy(monkeypatch):
 
 
 def test_toy_metric_appears_in_the_report_and_the_gate(toy, tmp_path):
+    from fss.paths import read_paths
     from fss.report import write_report
 
-    m = tmp_path / "metrics" / "fss"
+    paths = read_paths(Path(__file__).resolve().parents[1] / "params.yaml")
+    m = tmp_path / paths.metrics / "fss"
     m.mkdir(parents=True)
     (m / "seed0.json").write_text(json.dumps(_evaluation(0.25)))
-    text = write_report(tmp_path, tmp_path / "reports").read_text()
+    text = write_report(tmp_path, tmp_path / "reports", paths).read_text()
     t3 = text.split("## Table 3", 1)[1].split("### CUHK", 1)[1].split("###", 1)[0]
     assert "| TOY ↓ ours |" in t3 and "TOY ↓ (paper)" not in t3    # not published
     fss = next(ln for ln in t3.splitlines() if ln.startswith("| FSS |"))

@@ -33,6 +33,10 @@ BAD = [
     ("base", "seed", -1, "greater than or equal to 0"),
     ("base", "device", "gpu", "pattern"),
     ("base", "devise", "cpu", "unknown key"),
+    ("paths", "splits", 5, "valid string"),
+    ("paths", "results", "/tmp/results", "relative to the repository root"),
+    ("paths", "models", "../models", "inside it"),
+    ("paths", "reslts", "x", "unknown key"),
     ("data", "limit_per_split", "all", "valid integer"),
     ("data", "synthetic_per_split", -3, "greater than 0"),
     ("data", "manifest_unlisted", "ignore", "'error' or 'warn'"),
@@ -194,12 +198,16 @@ def test_bad_override_writes_nothing(tmp_path, monkeypatch):
 
 def test_code_defaults_agree_with_conf():
     """Defaults live in conf: every dataclass default equals conf/config.yaml's value
-    (the paper profile, as composed into params.yaml), and conf names every key."""
+    (the paper profile, as composed into params.yaml), and conf names every key. The
+    paths have no code defaults at all: conf is the one place they are spelled."""
     for name, cls in section_types().items():
         if name in ("rows", "ablation", "baselines"):  # data, each spelled out in conf
             continue
         fields = {f.name: f for f in dataclasses.fields(cls)}
         assert set(fields) == set(GOOD[name]), f"{name}: conf and {cls.__name__} keys differ"
+        if name == "paths":
+            assert all(f.default is dataclasses.MISSING for f in fields.values())
+            continue
         conf = dataclasses.asdict(build(cls, GOOD[name], name))
         code = dataclasses.asdict(cls())
         if name == "loss":  # the nested section is compared on its own below

@@ -13,6 +13,7 @@ import yaml
 from PIL import Image
 
 from fss import published as pub
+from fss.paths import read_paths
 from fss.report import (
     LABEL_H,
     STAR,
@@ -34,6 +35,10 @@ from fss.report import (
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 
 SIZE = 16
+# where the tree's files lie: the repository's own paths section (a hand-made tree
+# without a params file passes them)
+REPO_PARAMS = Path(__file__).resolve().parents[1] / "params.yaml"
+PATHS = read_paths(REPO_PARAMS)
 IDS = {"cuhk": ["cuhk-a", "cuhk-b", "cuhk-c"], "ar": ["ar-a", "ar-b"],
        "xm2vts": ["xm-a", "xm-b", "xm-c"]}
 PARAMS = {
@@ -41,6 +46,7 @@ PARAMS = {
     "model": {"ngf": 16, "n_blocks": 6}, "loss": {"perceptual": {"backbone": "vgg16"}},
     "train": {"epochs": 12, "epochs_decay": 6, "iters_per_epoch": 67},
     "ablation": ["cut", "rcs", "dss", "mask", "fss"], "baselines": ["pix2pix", "cyclegan"],
+    "paths": yaml.safe_load(REPO_PARAMS.read_text())["paths"],
 }
 
 
@@ -288,7 +294,7 @@ def test_outputs_atomic_and_rerun(report, tree):
 
 
 def test_empty_tree_still_renders(tmp_path):
-    text = write_report(tmp_path, tmp_path / "reports").read_text()
+    text = write_report(tmp_path, tmp_path / "reports", PATHS).read_text()
     assert "| CUT | not run | 81.24 | — |" in text
     assert "recognition.json` not found" in text and "No figures" in text
     assert "the fid_reference stage has not run" in text
@@ -628,4 +634,4 @@ def test_report_reads_only_the_seeds_params_declare(tmp_path):
     assert "cut/seed1.json" in inp.files
     # params that are not a complete set (a hand-made tree): every seed present is read
     (root / "params.yaml").write_text(yaml.safe_dump({"ablation": ["cut"]}))
-    assert load_inputs(root).rows["cut"]["seeds"] == [0, 1, 2]
+    assert load_inputs(root, PATHS).rows["cut"]["seeds"] == [0, 1, 2]

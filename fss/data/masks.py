@@ -143,14 +143,14 @@ def mask_dataset(splits_csv: Path, out: Path, p: MaskParams) -> dict:
     """A PNG mask per photo (``out/<id>.png``, 255 = person) with ``p.method``, and
     ``metrics.json``: IoU of every candidate method against the sketch silhouettes of
     the TRAINING split (mean and worst 5), so the method is chosen by that number."""
-    import pandas as pd
     from tqdm import tqdm
 
+    from fss.data.splits import read_splits
     from fss.io import atomic_dir, read_gray, read_rgb, save_png, write_json
 
     if p.method not in METHODS:
         raise ValueError(f"masks.method: '{p.method}' is not one of {', '.join(METHODS)}")
-    df = pd.read_csv(splits_csv)
+    df = read_splits(splits_csv)
     segmenter = SelfieSegmenter()
     scores: dict[str, list[tuple[float, str]]] = {m: [] for m in METHODS}
     with atomic_dir(out) as tmp:

@@ -1,4 +1,5 @@
-"""The Wang et al. split as ``data/splits.csv``: id, subset, split, photo, sketch."""
+"""The Wang et al. split as a CSV (params' ``paths.splits``): id, subset, split, photo,
+sketch; ``build_splits`` makes it, ``read_splits`` is its one checked reader."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pandas as pd
 
 from fss.data.cufs import SPLITS, SUBSETS, CufsError, read_manifest, read_source
 
+COLUMNS = ("id", "subset", "split", "photo", "sketch")
 PAPER_COUNTS = {"cuhk": {"train": 88, "test": 100}, "ar": {"train": 80, "test": 43},
                 "xm2vts": {"train": 100, "test": 195}}
 
@@ -41,3 +43,33 @@ def check_paper_counts(df: pd.DataFrame, raw: Path) -> None:
         got = split_counts(df)
         if got != PAPER_COUNTS:
             raise CufsError(f"{raw}: split counts {got} differ from the paper's {PAPER_COUNTS}")
+
+
+def read_splits(path: Path) -> pd.DataFrame:
+    """The split file, checked: every stage and command that reads it comes here, so a
+    missing or damaged file is one UserError line naming it and the problem (never a
+    pandas traceback in whichever stage reads it first). Every value is a string (an id
+    such as ``001`` stays ``001``)."""
+    from fss.errors import UserError
+
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path}: missing (run the split stage first)")
+    try:
+        df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: not a readable CSV ({' '.join(str(e).split())})") from None
+    if missing := [c for c in COLUMNS if c not in df.columns]:
+        raise UserError(f"{path}: column(s) {', '.join(missing)} missing (has "
+                        f"{', '.join(map(str, df.columns)) or 'none'}; expected "
+                        f"{', '.join(COLUMNS)})")
+    bad = df[~df["split"].isin(SPLITS)]
+    if len(bad):
+        line = int(bad.index[0]) + 2  # the header is line 1
+        raise UserError(f"{path}: line {line}: split {bad['split'].iloc[0]!r} should be "
+                        f"one of {', '.join(SPLITS)} ({len(bad)} such line(s))")
+    if (df["id"] == "").any():
+        raise UserError(f"{path}: line {int(df.index[df['id'] == ''][0]) + 2}: empty id")
+    if len(dup := df["id"][df["id"].duplicated()]):
+        raise UserError(f"{path}: id {dup.iloc[0]!r} listed more than once")
+    return df

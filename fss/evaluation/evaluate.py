@@ -56,11 +56,9 @@ class TestPair:
 
 def read_test_pairs(splits_csv: Path, split: str = "test") -> list[TestPair]:
     """The pairs of one split (the test split unless told), in the file's order."""
-    import pandas as pd
+    from fss.data.splits import read_splits
 
-    if not splits_csv.is_file():
-        raise FileNotFoundError(f"{splits_csv}: missing (run the split stage first)")
-    df = pd.read_csv(splits_csv)
+    df = read_splits(splits_csv)
     df = df[df["split"] == split]
     return [TestPair(r.id, r.subset, Path(r.photo), Path(r.sketch)) for r in df.itertuples()]
 
@@ -83,9 +81,9 @@ def synthesize(generator_path: Path, pairs: list[TestPair], masks_dir: Path, out
 
 
 def mean_training_sketch(splits_csv: Path) -> np.ndarray:
-    import pandas as pd
+    from fss.data.splits import read_splits
 
-    df = pd.read_csv(splits_csv)
+    df = read_splits(splits_csv)
     paths = [Path(s) for s in df[df["split"] == "train"]["sketch"]]
     return np.round(np.mean([read_gray(s).astype(np.float64) for s in paths], axis=0)
                     ).astype(np.uint8)

@@ -16,29 +16,27 @@ import numpy as np
 from fss.inference.model_file import ModelInfo
 
 
-def calibration_inputs(splits_csv: Path, masks_dir: Path, model: Path | ModelInfo,
+def calibration_inputs(splits_csv: Path, masks_dir: Path | None, model: Path | ModelInfo,
                        count: int = 32, split: str = "train") -> list[np.ndarray]:
     """Up to ``count`` generator inputs (1xCxHxW float32) from ``split``'s aligned photos
     (evenly spread over the split), with their masks when the model takes one;
     ``model``: an exported .onnx or the model file's metadata."""
-    import pandas as pd
-
+    from fss.data.splits import read_splits
     from fss.inference.export import onnx_info
     from fss.inference.tensors import generator_input
     from fss.io import read_gray, read_rgb
 
     info = model if isinstance(model, ModelInfo) else onnx_info(model)
-    if not splits_csv.is_file():
-        raise FileNotFoundError(f"{splits_csv}: missing (int8 calibration reads the training "
-                                "photos listed there; run the split stage first)")
-    df = pd.read_csv(splits_csv)
+    if info.mask_input and masks_dir is None:
+        raise ValueError("the model takes a mask channel: calibration needs a mask folder")
+    df = read_splits(splits_csv)
     df = df[df["split"] == split]
     if df.empty:
         raise FileNotFoundError(f"{splits_csv}: no '{split}' photos to calibrate on")
     picks = np.unique(np.linspace(0, len(df) - 1, min(count, len(df))).round().astype(int))
     out = []
     for r in df.iloc[picks].itertuples():
-        mask = read_gray(masks_dir / f"{r.id}.png") if info.mask_input else None
+        mask = read_gray(masks_dir / f"{r.id}.png") if masks_dir and info.mask_input else None
         out.append(generator_input(read_rgb(Path(r.photo)), mask, info.mask_input).numpy())
     return out
 

@@ -83,13 +83,13 @@ def label_dataset(splits_csv: Path, masks_dir: Path, p: RCSParams,
     """Weak labels for every photo of ``splits_csv``. A photo whose face-presence
     probability is below ``min_presence`` gets the mean landmarks of the others: the
     frames are eye-aligned, so the average face sits close to where its face is."""
-    import pandas as pd
     from tqdm import tqdm
 
+    from fss.data.splits import read_splits
     from fss.io import read_gray, read_rgb
     from fss.rcs.weak_labels import density_labels, labels_from_landmarks
 
-    df = pd.read_csv(splits_csv)
+    df = read_splits(splits_csv)
     photos, persons, marks, presence = [], [], [], []
     for r in tqdm(df.itertuples(), total=len(df), desc="rcs labels", unit="photo"):
         rgb = read_rgb(Path(r.photo))
@@ -224,7 +224,8 @@ def _check_own_folder(model_out: Path) -> None:
     but the model: refuse a folder that holds anything else (e.g. the repo root)."""
     folder = model_out.parent
     if folder.resolve() == Path.cwd().resolve() or not folder.name:
-        raise UserError(f"{model_out}: the model needs a folder of its own (e.g. models/rcs_net/)")
+        raise UserError(f"{model_out}: the model needs a folder of its own (one that holds "
+                        "nothing else)")
     if folder.is_dir():
         other = [q.name for q in folder.iterdir()
                  if q.name != model_out.name and not q.name.startswith(".")]

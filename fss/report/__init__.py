@@ -1,5 +1,5 @@
-"""The report stage: ``reports/report.md`` and the figures it embeds, from the metrics
-the other stages wrote. Every number of ours comes from ``metrics/*.json``; every
+"""The report stage: ``report.md`` and the figures it embeds, from the metrics the other
+stages wrote. Every number of ours comes from the stages' metrics files; every
 "(paper)" number from ``fss.published``. Rendering functions are pure (dicts in,
 markdown or arrays out); only ``load_inputs`` and ``write_report`` touch the disk.
 
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from fss.io import atomic_dir, save_png, write_text
 from fss.metrics.table import METRICS, of_kind
+from fss.paths import PathsParams
 from fss.report.cells import (
     NOT_RUN,
     STAR,
@@ -86,10 +87,11 @@ def render_report(inp: Inputs, figures: Sequence[tuple[str, str]], commit: str,
     trained = inp.trained
     resamples, level = bootstrap_settings(inp)
     dev = deviations(inp.params, inp.source.get("kind"))
+    m = f"{inp.paths.metrics}/" if inp.paths else "the metrics folder"
     parts = [
         "# FSS reproduction report", "",
         f"All numbers below: profile **{profile}** ({setup_summary(inp.params)}), read from "
-        "`metrics/` (a trained row's runs: `metrics/<row>/seed<k>.json`); numbers marked "
+        f"`{m}` (a trained row's runs: `<row>/seed<k>.json` there); numbers marked "
         "*(paper)* are the published values (Du et al., "
         f"Sci. Rep. 15:16056, 2025; {PAPER_SETUP}). Δ = ours − paper; {directions()}; the "
         "word after Δ says which ours is. "
@@ -109,7 +111,8 @@ def render_report(inp: Inputs, figures: Sequence[tuple[str, str]], commit: str,
         parts += [f"Test ids shown: {', '.join(i for _, i in figure_ids(inp.test_ids))}; grey "
                   "tile = image missing.", ""]
     else:
-        parts += ["No figures: `data/splits.csv` or the images are missing.", ""]
+        splits = f"`{inp.paths.splits}`" if inp.paths else "the split file"
+        parts += [f"No figures: {splits} or the images are missing.", ""]
     parts += [
         "## Beyond the paper", "",
         all_images_table(inp.rows, trained, inp.floor),
@@ -126,14 +129,15 @@ def render_report(inp: Inputs, figures: Sequence[tuple[str, str]], commit: str,
 
 
 def write_figures(root: Path, inp: Inputs, out: Path) -> list[tuple[str, str]]:
-    """Render every figure into ``out/figures`` (replaced atomically as one folder)."""
+    """Render every figure into ``out/figures`` (replaced atomically as one folder); the
+    images are read from ``inp.paths`` under ``root``."""
     ids = figure_ids(inp.test_ids)
     written: list[tuple[str, str]] = []
     with atomic_dir(out / "figures") as tmp:
-        if not ids:
+        if not ids or inp.paths is None:
             return written
         default = int(_num(_get(inp.params, "align.size")) or 64)
-        for spec in figure_specs(root, inp.trained):
+        for spec in figure_specs(root, inp.paths, inp.trained):
             tiles = load_tiles(root, spec, ids)
             grid = figure_grid(tiles, [c[0] for c in spec.columns], _tile_size(tiles, default))
             save_png(tmp / f"{spec.name}.png", grid)
@@ -141,11 +145,12 @@ def write_figures(root: Path, inp: Inputs, out: Path) -> list[tuple[str, str]]:
     return written
 
 
-def write_report(root: Path, out: Path) -> Path:
-    """Read everything under ``root``; write ``out/report.md`` and ``out/figures/``, each
-    replaced atomically (other files under ``out``, e.g. committed baselines, untouched)."""
+def write_report(root: Path, out: Path, paths: PathsParams | None = None) -> Path:
+    """Read everything under ``root`` (where ``paths``, default ``root/params.yaml``'s,
+    say); write ``out/report.md`` and ``out/figures/``, each replaced atomically (other
+    files under ``out``, e.g. committed baselines, untouched)."""
     root, out = Path(root), Path(out)
-    inp = load_inputs(root)
+    inp = load_inputs(root, paths)
     figures = write_figures(root, inp, out)
     date = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = render_report(inp, figures, git_commit(root, mark_dirty=True), date)

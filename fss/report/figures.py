@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from fss import published as pub
+from fss.paths import PathsParams
 from fss.report.cells import REFERENCES, ablation_rows
 from fss.runs import run_name, seed_paths
 
@@ -63,45 +64,53 @@ class FigureSpec:
     columns: tuple[tuple[str, str], ...]  # (label, path template relative to the root)
 
 
-PHOTO = ("photo", "data/aligned/photos/{id}.png")
-REAL = ("real sketch", "data/aligned/sketches/{id}.png")
+def _template(folder: Path, name: str) -> str:
+    """A column's path template under ``folder`` (its braces kept out of the format)."""
+    return str(folder).replace("{", "{{").replace("}", "}}") + "/" + name
 
 
-def result_dir(root: Path, row: str) -> str | None:
-    """``results/<row>/seed<k>`` of the row's lowest seed present (a figure shows one
-    run, the same one whichever seeds were added later), or None."""
-    seeds = seed_paths(Path(root) / "results", row, suffix="")
-    return f"results/{run_name(row, next(iter(seeds)))}" if seeds else None
+def result_dir(root: Path, results: Path, row: str) -> Path | None:
+    """``<results>/<row>/seed<k>`` (relative to ``root``) of the row's lowest seed
+    present (a figure shows one run, the same one whichever seeds were added later), or
+    None."""
+    seeds = seed_paths(Path(root) / results, row, suffix="")
+    return results / run_name(row, next(iter(seeds))) if seeds else None
 
 
-def _result(root: Path, row: str) -> tuple[str, str] | None:
-    d = result_dir(root, row)
-    return None if d is None else (pub.NAMES.get(row, row), f"{d}/{{subset}}/{{id}}.png")
+def _result(root: Path, results: Path, row: str) -> tuple[str, str] | None:
+    d = result_dir(root, results, row)
+    return (None if d is None
+            else (pub.NAMES.get(row, row), _template(d, "{subset}/{id}.png")))
 
 
-def figure_specs(root: Path, trained: Sequence[str]) -> list[FigureSpec]:
+def figure_specs(root: Path, paths: PathsParams, trained: Sequence[str]) -> list[FigureSpec]:
     """The paper's Fig. 5 (ablation) and Figs. 6-8 (comparison), with the rows that have
-    results; plus the RCS maps, which method.md asks the report to show."""
-    abl = tuple(c for r in ablation_rows(trained) if (c := _result(root, r)))
+    results; plus the RCS maps, which method.md asks the report to show. ``paths`` are
+    relative to ``root``, and so are the specs' templates."""
+    # the layouts the align, masks and pretrain_rcs stages write in their folders
+    photo = ("photo", _template(paths.aligned, "photos/{id}.png"))
+    real = ("real sketch", _template(paths.aligned, "sketches/{id}.png"))
+    abl = tuple(c for r in ablation_rows(trained) if (c := _result(root, paths.results, r)))
     comp = tuple(c for r in pub.COMPARISON_METHODS
-                 if r not in pub.PUBLISHED_ONLY and (c := _result(root, r)))
-    # references are not trained: results/<ref>/ directly
-    refs = tuple((r.replace("_", " "), f"results/{r}/{{subset}}/{{id}}.png")
-                 for r in REFERENCES if (root / "results" / r).is_dir())
+                 if r not in pub.PUBLISHED_ONLY and (c := _result(root, paths.results, r)))
+    # references are not trained: <results>/<ref>/ directly
+    refs = tuple((r.replace("_", " "),
+                  _template(paths.results_dir(r), "{subset}/{id}.png"))
+                 for r in REFERENCES if (root / paths.results_dir(r)).is_dir())
     seed = " Trained rows: their lowest seed's run."
     specs = [
         FigureSpec("ablation", "Ablation rows on fixed test faces (cf. the paper's Fig. 5)."
-                   + seed, (PHOTO, REAL, *abl)),
+                   + seed, (photo, real, *abl)),
         FigureSpec("comparison", "Trained comparison methods and the trivial references on "
                    "fixed test faces (cf. the paper's Figs. 6-8)." + seed,
-                   (PHOTO, REAL, *comp, *refs)),
+                   (photo, real, *comp, *refs)),
     ]
-    if (root / "data" / "rcs_maps").is_dir():
+    if (root / paths.rcs_maps).is_dir():
         specs.append(FigureSpec("rcs_maps", "Photo mask and pre-trained RCS maps (face B, "
                                 "hair A) on the same faces.",
-                                (PHOTO, ("mask", "data/masks/{id}.png"),
-                                 ("face map", "data/rcs_maps/{id}_face.png"),
-                                 ("hair map", "data/rcs_maps/{id}_hair.png"))))
+                                (photo, ("mask", _template(paths.masks, "{id}.png")),
+                                 ("face map", _template(paths.rcs_maps, "{id}_face.png")),
+                                 ("hair map", _template(paths.rcs_maps, "{id}_hair.png")))))
     return specs
 
 

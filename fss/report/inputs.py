@@ -1,7 +1,8 @@
 """Everything the report reads from disk, gathered into one ``Inputs`` (a missing file
 is None or empty, never an error), so that the rendering modules stay pure: params, each
 row's evaluations and training files with their seeds summarised, recognition, the FID
-floor, the ablation tests, RCS, alignment, the data source and the test ids."""
+floor, the ablation tests, RCS, alignment, the data source and the test ids. Where each
+file lies is params' ``paths`` (``fss.paths``), never spelled here."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import yaml
 
 from fss import published as pub
+from fss.paths import PathsParams, read_paths
 from fss.report.cells import KID_SPREAD, REFERENCES
 from fss.runs import SEED_DIR, seed_paths, summarize_seeds
 
@@ -40,6 +42,8 @@ class Inputs:
     official_cut: dict | None = None  # metrics/official_cut.json
 
     trained: list[str] = field(default_factory=list)  # trained_rows
+    # where the files were read from, relative to the tree (None: built by hand)
+    paths: PathsParams | None = None
 
 
 def trained_rows(params: Mapping[str, Any], metrics: Path | None = None) -> list[str]:
@@ -64,21 +68,17 @@ def _json(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-# pretrain_rcs's IoU file ("metrics/rcs.json" is the rcs row's evaluation).
-RCS_METRICS = ("pretrain_rcs.json",)
-
-
 def _evaluation(path: Path) -> dict | None:
-    """A row's evaluation metrics, or None; a file of another kind (see RCS_METRICS) is
-    not taken for one."""
+    """A row's evaluation metrics, or None; a file of another kind (pretrain_rcs's IoUs
+    beside the rows' files) is not taken for one."""
     d = _json(path)
     return d if d is not None and isinstance(d.get("subsets"), dict) else None
 
 
-def metrics_files(root: Path, seeds: Mapping[str, list[int]] | None = None) -> list[str]:
-    """Every metrics file present, relative to ``metrics/`` (for the provenance table),
-    less the seed files of a row that ``seeds`` does not declare (not read)."""
-    m = Path(root) / "metrics"
+def metrics_files(m: Path, seeds: Mapping[str, list[int]] | None = None) -> list[str]:
+    """Every metrics file present under the metrics folder ``m``, relative to it (for the
+    provenance table), less the seed files of a row that ``seeds`` does not declare (not
+    read)."""
     if not m.is_dir():
         return []
 
@@ -110,12 +110,15 @@ def _key_values(path: Path) -> dict[str, str]:
 
 
 def _test_ids(path: Path) -> dict[str, list[str]]:
+    """Each subset's test ids in the file's order; none when the file is missing (a
+    damaged one is read_splits's one-line error)."""
+    from fss.data.splits import read_splits
+
     out: dict[str, list[str]] = {}
     if path.is_file():
-        with open(path, newline="") as f:
-            for r in csv.DictReader(f):
-                if r.get("split") == "test":
-                    out.setdefault(r["subset"], []).append(r["id"])
+        df = read_splits(path)
+        for r in df[df["split"] == "test"].itertuples():
+            out.setdefault(r.subset, []).append(r.id)
     return out
 
 
@@ -196,7 +199,10 @@ def _evaluation_runs(path: Path) -> dict | None:
     return split_kid_spread(_evaluation(path))
 
 
-def load_inputs(root: Path) -> Inputs:
+def load_inputs(root: Path, paths: PathsParams | None = None) -> Inputs:
+    """Everything under ``root`` the report reads: ``root/params.yaml`` and the files
+    ``paths`` (relative to ``root``; default: that params file's ``paths``) name. A
+    hand-made tree without a complete params file passes ``paths``."""
     root = Path(root)
     params_path = root / "params.yaml"
     from fss.config import UniqueKeyLoader
@@ -204,10 +210,14 @@ def load_inputs(root: Path) -> Inputs:
     params = (yaml.load(params_path.read_text(), Loader=UniqueKeyLoader)  # noqa: S506
               if params_path.is_file() else {})
     params = params if isinstance(params, dict) else {}
-    m = root / "metrics"
+    if paths is None:
+        paths = read_paths(params_path)
+    at = paths.under(root)
+    m = at.metrics
     trained = trained_rows(params, m)
     seeds = declared_seeds(params)
-    ablation = _json(m / "ablation_tests.json")
+    ablation = _json(at.ablation_tests)
+    rcs = _json(at.rcs_metrics)
 
     def of(r: str) -> list[int] | None:
         return None if seeds is None else seeds.get(r)
@@ -216,18 +226,19 @@ def load_inputs(root: Path) -> Inputs:
         params=params,
         trained=trained,
         rows={**{r: seed_runs(m, r, _evaluation_runs, of(r)) for r in trained},
-              **{r: _evaluation_runs(m / f"{r}.json") for r in REFERENCES}},
-        train={r: seed_runs(m / "train", r, _json, of(r)) for r in trained},
-        recognition=_recognition(m / "recognition.json"),
-        floor=_evaluation_runs(m / "fid_floor.json"),
+              **{r: _evaluation_runs(at.metrics_file(r)) for r in REFERENCES}},
+        train={r: seed_runs(at.train_metrics, r, _json, of(r)) for r in trained},
+        recognition=_recognition(at.recognition),
+        floor=_evaluation_runs(at.fid_floor),
         ablation=ablation if ablation is not None and "pairs" in ablation else None,
-        rcs=next((d for p in RCS_METRICS if (d := _json(m / p)) and "test_face_iou" in d),
-                 None),
-        alignment=_json(root / "data" / "aligned" / "metrics.json"),
-        source=_key_values(root / "data" / "raw" / "source.csv"),
-        manifest=_manifest_counts(root / "data" / "raw" / "manifest.csv"),
-        test_ids=_test_ids(root / "data" / "splits.csv"),
-        files=metrics_files(root, seeds),
-        official_cut_reference=_json(root / "benchmarks" / "official_cut_reference.json"),
-        official_cut=_json(m / "official_cut.json"),
+        rcs=rcs if rcs is not None and "test_face_iou" in rcs else None,
+        # the files the download and align stages write inside their folders
+        alignment=_json(at.aligned / "metrics.json"),
+        source=_key_values(at.raw / "source.csv"),
+        manifest=_manifest_counts(at.raw / "manifest.csv"),
+        test_ids=_test_ids(at.splits),
+        files=metrics_files(m, seeds),
+        official_cut_reference=_json(at.official_cut_reference),
+        official_cut=_json(at.official_cut),
+        paths=paths,
     )
