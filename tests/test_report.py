@@ -296,7 +296,7 @@ def test_outputs_atomic_and_rerun(report, tree):
 def test_empty_tree_still_renders(tmp_path):
     text = write_report(tmp_path, tmp_path / "reports", PATHS).read_text()
     assert "| CUT | not run | 81.24 | — |" in text
-    assert "recognition.json` not found" in text and "No figures" in text
+    assert "the recognize stage has not run" in text and "No figures" in text
     assert "the fid_reference stage has not run" in text
     assert "the ablation_tests stage has not run" in text
 
@@ -472,7 +472,7 @@ def test_missing_floor_and_ablation_say_not_run(tree):
     assert "the fid_reference stage has not run" in how
     assert "the ablation_tests stage has not run" in how
     abl = text.split("## Are the ablation steps real?", 1)[1].split("\n## ", 1)[0]
-    assert "`metrics/ablation_tests.json` not found: the ablation_tests stage has not run" in abl
+    assert "No ablation tests: the ablation_tests stage has not run" in abl
     t3 = text.split("## Table 3", 1)[1].split("### CUHK", 1)[1]
     assert _line(t3, "real sketches (floor) *(reference)*").startswith(
         "| real sketches (floor) *(reference)* | not run | — | — | not run |")

@@ -124,11 +124,12 @@ def provenance(inp: Inputs, commit: str, date: str) -> str:
     if inp.source:
         lines.append(("data source (download stage)",
                       ", ".join(f"{k} {v}" for k, v in inp.source.items())))
+    manifest = f"`{inp.paths.raw}/manifest.csv`" if inp.paths else "the download manifest"
     if inp.manifest is not None:
         lines.append(("verified files", f"{inp.manifest[1]} files in {inp.manifest[0]} "
-                                        "manifest entries (`data/raw/manifest.csv`)"))
+                                        f"manifest entries ({manifest})"))
     else:
-        lines.append(("verified files", "`data/raw/manifest.csv` missing"))
+        lines.append(("verified files", f"{manifest} missing"))
     if inp.alignment is not None:
         lines.append(("alignment", ", ".join(f"{k} {v}" for k, v in inp.alignment.items()
                                              if not isinstance(v, dict | list))))
@@ -172,7 +173,7 @@ def intervals_provenance(inp: Inputs) -> str:
     out = (f"`[lo, hi]`: {_level(lvl)}percentile bootstrap over test images"
            + (f", {res} resamples" if res is not None else "")
            + " (every per-image metric and rank-1 of one run); ablation steps: bootstrap "
-           "over seeds and test images (`metrics/ablation_tests.json`); `±`: std over "
+           "over seeds and test images (the ablation_tests stage); `±`: std over "
            "seeds (KID: over KID subsets)")
     return out
 
@@ -376,7 +377,7 @@ def _floor_bullet(floor: Mapping[str, Any] | None, rows: Mapping[str, dict | Non
     subs = [(s, m) for s in pub.SUBSETS
             if (m := subset_metrics({FLOOR: floor}, FLOOR, s)) and _num(m.get("fid")) is not None]
     if not subs:
-        return "**FID floor.** `metrics/fid_floor.json` has no per-subset FID."
+        return "**FID floor.** The fid_reference stage's floor has no per-subset FID."
 
     def sizes(m: Mapping[str, Any]) -> str:
         n, nt = _num(m.get("n")), _num(m.get("n_train"))

@@ -66,9 +66,8 @@ METRIC_NOTE = (
     "the grayscale sketches are replicated to 3 channels for LPIPS and DISTS, and every "
     "metric is computed at the aligned size without resizing (FID's Inception resizes to "
     "299 itself); '—' = not computed in this run.")
-FLOOR_MISSING = "`metrics/fid_floor.json` not found: the fid_reference stage has not run."
-ABLATION_MISSING = ("`metrics/ablation_tests.json` not found: the ablation_tests stage has "
-                    "not run.")
+FLOOR_MISSING = "No FID floor: the fid_reference stage has not run."
+ABLATION_MISSING = "No ablation tests: the ablation_tests stage has not run."
 
 
 def size_note(rows: Mapping[str, dict | None]) -> str:
@@ -204,7 +203,7 @@ def table7(recognition: Mapping[str, Any] | None, trained: Sequence[str]) -> str
                        cell(det, "all", 1, 100.0) if det else NOT_RUN])  # a share, in %
     out = ["## Table 7: rank-1 face recognition (%, ours vs paper)", ""]
     if recognition is None:
-        out += ["`metrics/recognition.json` not found: the recognize stage has not run.", ""]
+        out += ["No recognition results: the recognize stage has not run.", ""]
     else:
         g = recognition.get("gallery", "?")
         n = recognition.get("n_gallery", "?")
@@ -310,7 +309,7 @@ def training_table(train: Mapping[str, dict | None], trained: Sequence[str]) -> 
     note = seeds_note(train)
     return "\n".join([
         "### Training", "",
-        "From `metrics/train/<row>/seed<k>.json`. L1 is the mean held-in L1 to the real "
+        "From each training run's metrics (the train stage). L1 is the mean held-in L1 to the real "
         "sketch per epoch (lower is better), a sanity check that each row learned."
         + (f" {note}" if note else ""), "",
         *_table(header, body),
@@ -383,7 +382,7 @@ def official_cut_table(reference: Mapping[str, Any] | None, scored: Mapping[str,
 def rcs_section(rcs: Mapping[str, Any] | None) -> str:
     out = ["### RCS face/hair maps", ""]
     if rcs is None:
-        missing = "`metrics/pretrain_rcs.json` not found: pretrain_rcs has not run."
+        missing = "No RCS metrics: the pretrain_rcs stage has not run."
         return "\n".join([*out, missing]) + "\n"
     size = rcs.get("size")
     size_s = "x".join(str(x) for x in size) if isinstance(size, list) else str(size or DASH)
