@@ -39,8 +39,10 @@ def atomic_dir(out: Path) -> Iterator[Path]:
         raise _naming(e, out) from e
     try:
         yield tmp
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError) and e.filename is None:  # a write's ENOSPC names no file
+            raise _naming(e, out) from e
         raise
     old = out.with_name(f".{out.name}.old-{os.getpid()}") if os.path.lexists(out) else None
     try:
