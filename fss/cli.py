@@ -200,6 +200,9 @@ def summary_cmd(
     from fss.report.inputs import load_inputs
     from fss.report.summary import summary
 
+    if not root.is_dir():  # (a missing folder would read as "nothing run yet")
+        raise UserError(f"--root {root}: "
+                        + ("is not a folder" if root.exists() else "no such folder"))
     typer.echo(summary(load_inputs(root), str(root / "reports" / "report.md")))
 
 

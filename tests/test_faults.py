@@ -200,6 +200,27 @@ CASES = [
      "nce_layers [0, 99]"),
     ("params-not-yaml", lambda t: ["params", "--check", "--out",
                                    str(_params(t, text="a: [1\n"))], "not valid YAML"),
+    ("params-conf-not-yaml", lambda t: _compose(t, conf=("row/cut.yaml", "model: [cut\n")),
+     "conf/row/cut.yaml: line "),
+    ("params-conf-duplicate-key", lambda t: _compose(
+        t, conf=("config.yaml", "meta:\n  profile: x\n")), "found duplicate key meta"),
+    ("params-conf-not-text", lambda t: _compose(t, conf=("row/rcs.yaml", b"\x89PNG\xff")),
+     "conf/row/rcs.yaml: not a text (UTF-8) file"),
+    ("params-unknown-feature", lambda t: _compose(t, "row@rows.fss=[cut,foo]"),
+     "conf/row/foo.yaml: no such conf file"),
+    ("params-unknown-profile", lambda t: _compose(t, "profile=nope"),
+     "conf/profile/nope.yaml: no such conf file"),
+    ("params-override-unknown-key", lambda t: _compose(t, "train.foo=1"),
+     "-S 'train.foo=1': conf/ has no key train.foo"),
+    ("params-override-not-parsed", lambda t: _compose(t, "train.lr"),
+     "-S 'train.lr': not a valid override"),
+    ("params-interpolation-missing", lambda t: _compose(t, "train.lr=${nope}"),
+     "${nope} names no key"),
+    ("params-out-is-a-folder", lambda t: _compose(t, out="conf"), "conf: is a folder"),
+    ("summary-root-missing", lambda t: ["summary", "--root", str(t / "nope")],
+     "nope: no such folder"),
+    ("summary-params-not-yaml", lambda t: ["summary", "--root", str(_write(
+        t / "r" / "params.yaml", b"a: [1\n").parent)], "params.yaml: not valid YAML"),
     ("upgrade-model-not-legacy", lambda t: ["upgrade-model", str(tiny_model_file(t / "g.pt")),
                                             "--params", str(REPO / "params.yaml")],
      "nothing to upgrade"),
@@ -207,6 +228,20 @@ CASES = [
         "make-synthetic-cufs", str(_write(t / "cufs" / "mine.txt", b"x").parent)],
      "is not an empty folder"),
 ]
+
+
+def _compose(tmp: Path, *overrides: str, conf: tuple[str, str | bytes] | None = None,
+             out: str = "p.yaml") -> list[str]:
+    """`fss params` in ``tmp`` on a copy of conf/, one file of it replaced by ``conf``
+    (its path under conf/ and text appended, or bytes written)."""
+    shutil.copytree(REPO / "conf", tmp / "conf")
+    if conf is not None:
+        path = tmp / "conf" / conf[0]
+        if isinstance(conf[1], bytes):
+            path.write_bytes(conf[1])
+        else:
+            path.write_text(path.read_text() + conf[1])
+    return ["params", "--out", str(tmp / out), *[a for o in overrides for a in ("-S", o)]]
 
 
 def _pickle(tmp: Path) -> Path:

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from fss import published as pub
 from fss.report.cells import KID_SPREAD, REFERENCES
 from fss.runs import SEED_DIR, seed_paths, summarize_seeds
@@ -59,8 +57,14 @@ def trained_rows(params: Mapping[str, Any], metrics: Path | None = None) -> list
 def _json(path: Path) -> dict | None:
     if not path.is_file():
         return None
-    with open(path) as f:
-        data = json.load(f)
+    from fss.errors import UserError
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError: a damaged file
+        raise UserError(f"{path}: not valid JSON ({' '.join(str(e).split())}); rerun the "
+                        "stage that writes it") from None
     return data if isinstance(data, dict) else None
 
 
@@ -114,7 +118,7 @@ def _test_ids(path: Path) -> dict[str, list[str]]:
     if path.is_file():
         with open(path, newline="") as f:
             for r in csv.DictReader(f):
-                if r.get("split") == "test":
+                if r.get("split") == "test" and r.get("subset") and r.get("id"):
                     out.setdefault(r["subset"], []).append(r["id"])
     return out
 
@@ -199,11 +203,11 @@ def _evaluation_runs(path: Path) -> dict | None:
 def load_inputs(root: Path) -> Inputs:
     root = Path(root)
     params_path = root / "params.yaml"
-    from fss.config import UniqueKeyLoader
+    from fss.config import load_params
 
-    params = (yaml.load(params_path.read_text(), Loader=UniqueKeyLoader)  # noqa: S506
-              if params_path.is_file() else {})
-    params = params if isinstance(params, dict) else {}
+    # (load_params: one line naming the file for YAML that does not parse, a duplicate
+    # key, or a file that is not a mapping)
+    params = load_params(params_path) if params_path.is_file() else {}
     m = root / "metrics"
     trained = trained_rows(params, m)
     seeds = declared_seeds(params)
