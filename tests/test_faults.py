@@ -506,3 +506,21 @@ def test_baseline_json_is_read_strictly(tmp_path):
     (tmp_path / "b.json").write_text('{"metrics": {"a": NaN}}')
     with pytest.raises(UserError, match="metrics.a = nan"):
         read_baseline(tmp_path / "b.json")
+
+
+def test_export_into_a_full_disk_names_the_output_and_leaves_no_temp(tmp_path, monkeypatch):
+    """onnx.save hits ENOSPC half-way (the error names no file): one line about -o, and
+    neither the temp file nor its external-data file is left."""
+    import onnx
+
+    model = tiny_model_file(tmp_path / "m" / "g.pt")
+
+    def full(m, path, *a, **k):
+        Path(path).write_bytes(b"half")
+        Path(str(path) + ".data").write_bytes(b"half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(onnx, "save", full)
+    r = CliRunner().invoke(app, ["export", str(model), "-o", str(tmp_path / "q" / "g.onnx")])
+    assert_one_line_exit_2(r, "q/g.onnx: No space left on device")
+    assert os.listdir(tmp_path / "q") == []
