@@ -524,3 +524,19 @@ def test_export_into_a_full_disk_names_the_output_and_leaves_no_temp(tmp_path, m
     r = CliRunner().invoke(app, ["export", str(model), "-o", str(tmp_path / "q" / "g.onnx")])
     assert_one_line_exit_2(r, "q/g.onnx: No space left on device")
     assert os.listdir(tmp_path / "q") == []
+
+
+def test_a_checkpoint_save_into_a_full_disk_is_one_error_naming_it(tmp_path, monkeypatch):
+    """torch's writer reports ENOSPC as a RuntimeError ("unexpected pos ..."): the save
+    is a UserError naming the checkpoint (one line in every stage), no temp file left."""
+    from fss.errors import UserError
+    from fss.inference.model_file import save_atomic
+
+    def full(obj, f, *a, **k):
+        Path(f).write_bytes(b"half")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598")
+
+    monkeypatch.setattr(torch, "save", full)
+    with pytest.raises(UserError, match=r"latest.pt: could not be written \(\d+ MiB free"):
+        save_atomic({"a": torch.zeros(3)}, tmp_path / "latest.pt")
+    assert list(tmp_path.iterdir()) == []
