@@ -213,6 +213,9 @@ def summary_cmd(
     from fss.report.inputs import load_inputs
     from fss.report.summary import summary
 
+    if not root.is_dir():  # (a missing folder would read as "nothing run yet")
+        raise UserError(f"--root {root}: "
+                        + ("is not a folder" if root.exists() else "no such folder"))
     inp = load_inputs(root)  # where the files are: root's params.yaml
     typer.echo(summary(inp, str(inp.paths.under(root).reports / "report.md")))
 

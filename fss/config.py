@@ -67,9 +67,9 @@ def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
     if not path.is_file():
         raise ParamsError(f"{path}: params file not found (run from the repository root)")
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             data = yaml.load(f, Loader=UniqueKeyLoader)  # noqa: S506 - a SafeLoader
-    except yaml.YAMLError as e:
+    except (yaml.YAMLError, UnicodeDecodeError) as e:  # (the latter: not a text file)
         raise ParamsError(f"{path}: not valid YAML ({' '.join(str(e).split())})") from None
     if not isinstance(data, dict):
         raise ParamsError(f"{path}: expected a mapping of sections")

@@ -7,9 +7,10 @@ import json
 import os
 import re
 import shutil
+import struct
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -20,25 +21,71 @@ from PIL import Image
 @contextmanager
 def atomic_dir(out: Path) -> Iterator[Path]:
     """Yield a temp folder beside ``out``; on success it replaces ``out``, on error
-    it is removed and ``out`` is left as it was."""
+    (the caller's, or a rename that fails) it is removed and ``out`` is left as it was."""
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    # A killed run (SIGKILL/SIGTERM skips the cleanup below) leaves its temp folder.
-    for stale in out.parent.glob(f".{out.name}.tmp-*"):
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        # A killed run (SIGKILL/SIGTERM skips the cleanup below) leaves its temp folder,
+        # or, killed between the two renames, the old output set aside: put that back.
+        for stale in out.parent.glob(f".{out.name}.old-*"):
+            if os.path.lexists(out):
+                shutil.rmtree(stale, ignore_errors=True)
+            else:
+                os.replace(stale, out)
+        for stale in out.parent.glob(f".{out.name}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}.tmp-"))
+    except OSError as e:
+        raise _naming(e, out) from e
     try:
         yield tmp
-    except BaseException:
+    except BaseException as e:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(e, OSError) and e.filename is None:  # a write's ENOSPC names no file
+            raise _naming(e, out) from e
         raise
-    old = None
-    if out.exists():
-        old = out.with_name(f".{out.name}.old-{os.getpid()}")
-        os.replace(out, old)
-    os.replace(tmp, out)
+    old = out.with_name(f".{out.name}.old-{os.getpid()}") if os.path.lexists(out) else None
+    try:
+        if old is not None:
+            os.replace(out, old)
+        os.replace(tmp, out)
+    except BaseException as e:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not os.path.lexists(out):
+            with suppress(OSError):  # else the next run puts it back (above)
+                os.replace(old, out)
+        if isinstance(e, OSError):
+            raise _naming(e, out) from e
+        raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+@contextmanager
+def atomic_file(path: Path) -> Iterator[Path]:
+    """Yield the temp name beside ``path`` (``temp_path``) to write; on success it is
+    renamed to ``path``, so a reader (or a killed run) never sees half a file. The temp
+    file is removed whatever fails (a full disk leaves no partial file), and a fault of
+    the write (ENOSPC, EROFS, EACCES) names ``path``, not the temp file."""
+    path = Path(path)
+    tmp = temp_path(path)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as e:
+        if e.filename is None or Path(os.fsdecode(e.filename)) == tmp:
+            raise _naming(e, path) from e
+        raise
+    finally:
+        # (not unlink(missing_ok=True): on a read-only filesystem that raises EROFS)
+        if os.path.lexists(tmp):
+            tmp.unlink()
+
+
+def _naming(e: OSError, path: Path) -> OSError:
+    """``e`` (errno and reason kept, for callers that tell faults apart) about ``path``:
+    the user's file, not the temp name beside it."""
+    return OSError(e.errno, e.strerror or str(e), str(path))
 
 
 # ``.<name>.tmp-<pid>``: the temp file write_text and checkpoint saves write first.
@@ -80,12 +127,8 @@ def write_text(path: Path, text: str) -> None:
     killed run) never sees half a file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = temp_path(path)
-    try:
+    with atomic_file(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def temp_path(path: Path) -> Path:
@@ -97,12 +140,8 @@ def temp_path(path: Path) -> Path:
 def save_png_atomic(path: Path, array: np.ndarray) -> None:
     """``save_png`` to a temp name, then a rename; the temp file is removed whatever
     fails (a full disk leaves no partial file behind)."""
-    tmp = temp_path(path)
-    try:
+    with atomic_file(path) as tmp:
         save_png(tmp, array)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_json(path: Path, data: Any) -> None:
@@ -110,13 +149,27 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    with Image.open(path) as im:
-        return np.asarray(im.convert("RGB"))
+    return _read_image(path, "RGB")
 
 
 def read_gray(path: Path) -> np.ndarray:
-    with Image.open(path) as im:
-        return np.asarray(im.convert("L"))
+    return _read_image(path, "L")
+
+
+def _read_image(path: Path, mode: str) -> np.ndarray:
+    """``path`` decoded to ``mode``; a file PIL cannot decode is one UserError naming it
+    (a truncated PNG's own message names no file)."""
+    from fss.errors import UserError
+
+    try:
+        with Image.open(path) as im:
+            return np.asarray(im.convert(mode))
+    except FileNotFoundError:
+        raise
+    except (OSError, ValueError, SyntaxError, EOFError, struct.error,
+            Image.DecompressionBombError) as e:  # what PIL's decoders raise
+        reason = " ".join(str(e).split()) or e.__class__.__name__
+        raise UserError(f"{path}: not a readable image ({reason})") from None
 
 
 def save_png(path: Path, array: np.ndarray) -> None:

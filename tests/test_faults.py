@@ -205,6 +205,27 @@ CASES = [
      "nce_layers [0, 99]"),
     ("params-not-yaml", lambda t: ["params", "--check", "--out",
                                    str(_params(t, text="a: [1\n"))], "not valid YAML"),
+    ("params-conf-not-yaml", lambda t: _compose(t, conf=("row/cut.yaml", "model: [cut\n")),
+     "conf/row/cut.yaml: line "),
+    ("params-conf-duplicate-key", lambda t: _compose(
+        t, conf=("config.yaml", "meta:\n  profile: x\n")), "found duplicate key meta"),
+    ("params-conf-not-text", lambda t: _compose(t, conf=("row/rcs.yaml", b"\x89PNG\xff")),
+     "conf/row/rcs.yaml: not a text (UTF-8) file"),
+    ("params-unknown-feature", lambda t: _compose(t, "row@rows.fss=[cut,foo]"),
+     "conf/row/foo.yaml: no such conf file"),
+    ("params-unknown-profile", lambda t: _compose(t, "profile=nope"),
+     "conf/profile/nope.yaml: no such conf file"),
+    ("params-override-unknown-key", lambda t: _compose(t, "train.foo=1"),
+     "-S 'train.foo=1': conf/ has no key train.foo"),
+    ("params-override-not-parsed", lambda t: _compose(t, "train.lr"),
+     "-S 'train.lr': not a valid override"),
+    ("params-interpolation-missing", lambda t: _compose(t, "train.lr=${nope}"),
+     "${nope} names no key"),
+    ("params-out-is-a-folder", lambda t: _compose(t, out="conf"), "conf: is a folder"),
+    ("summary-root-missing", lambda t: ["summary", "--root", str(t / "nope")],
+     "nope: no such folder"),
+    ("summary-params-not-yaml", lambda t: ["summary", "--root", str(_write(
+        t / "r" / "params.yaml", b"a: [1\n").parent)], "params.yaml: not valid YAML"),
     ("upgrade-model-not-legacy", lambda t: ["upgrade-model", str(tiny_model_file(t / "g.pt")),
                                             "--params", str(REPO / "params.yaml")],
      "nothing to upgrade"),
@@ -212,6 +233,20 @@ CASES = [
         "make-synthetic-cufs", str(_write(t / "cufs" / "mine.txt", b"x").parent)],
      "is not an empty folder"),
 ]
+
+
+def _compose(tmp: Path, *overrides: str, conf: tuple[str, str | bytes] | None = None,
+             out: str = "p.yaml") -> list[str]:
+    """`fss params` in ``tmp`` on a copy of conf/, one file of it replaced by ``conf``
+    (its path under conf/ and text appended, or bytes written)."""
+    shutil.copytree(REPO / "conf", tmp / "conf")
+    if conf is not None:
+        path = tmp / "conf" / conf[0]
+        if isinstance(conf[1], bytes):
+            path.write_bytes(conf[1])
+        else:
+            path.write_text(path.read_text() + conf[1])
+    return ["params", "--out", str(tmp / out), *[a for o in overrides for a in ("-S", o)]]
 
 
 def _pickle(tmp: Path) -> Path:
@@ -514,3 +549,37 @@ def test_baseline_json_is_read_strictly(tmp_path):
     (tmp_path / "b.json").write_text('{"metrics": {"a": NaN}}')
     with pytest.raises(UserError, match="metrics.a = nan"):
         read_baseline(tmp_path / "b.json")
+
+
+def test_export_into_a_full_disk_names_the_output_and_leaves_no_temp(tmp_path, monkeypatch):
+    """onnx.save hits ENOSPC half-way (the error names no file): one line about -o, and
+    neither the temp file nor its external-data file is left."""
+    import onnx
+
+    model = tiny_model_file(tmp_path / "m" / "g.pt")
+
+    def full(m, path, *a, **k):
+        Path(path).write_bytes(b"half")
+        Path(str(path) + ".data").write_bytes(b"half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(onnx, "save", full)
+    r = CliRunner().invoke(app, ["export", str(model), "-o", str(tmp_path / "q" / "g.onnx")])
+    assert_one_line_exit_2(r, "q/g.onnx: No space left on device")
+    assert os.listdir(tmp_path / "q") == []
+
+
+def test_a_checkpoint_save_into_a_full_disk_is_one_error_naming_it(tmp_path, monkeypatch):
+    """torch's writer reports ENOSPC as a RuntimeError ("unexpected pos ..."): the save
+    is a UserError naming the checkpoint (one line in every stage), no temp file left."""
+    from fss.errors import UserError
+    from fss.inference.model_file import save_atomic
+
+    def full(obj, f, *a, **k):
+        Path(f).write_bytes(b"half")
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos 704 vs 598")
+
+    monkeypatch.setattr(torch, "save", full)
+    with pytest.raises(UserError, match=r"latest.pt: could not be written \(\d+ MiB free"):
+        save_atomic({"a": torch.zeros(3)}, tmp_path / "latest.pt")
+    assert list(tmp_path.iterdir()) == []

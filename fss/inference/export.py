@@ -9,6 +9,7 @@ import io
 import json
 import os
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -64,9 +65,20 @@ def supported_opset() -> int:
     raise RuntimeError(f"onnxruntime {ort.__version__} runs no ONNX opset >= {MIN_OPSET}")
 
 
-def _tmp(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+@contextlib.contextmanager
+def _written(out: Path) -> Iterator[Path]:
+    """``fss.io.atomic_file`` of ``out``, its folder made first; the exporter's external
+    data file beside the temp name is removed too."""
+    from fss.io import atomic_file
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_file(out) as tmp:
+        try:
+            yield tmp
+        finally:
+            data = tmp.with_name(tmp.name + ".data")
+            if os.path.lexists(data):
+                data.unlink()
 
 
 def export_onnx(model: Path, out: Path, opset: int | None = None) -> int:
@@ -82,8 +94,7 @@ def export_onnx(model: Path, out: Path, opset: int | None = None) -> int:
     # give back the input's size; the exporter keeps them symbolic.
     step = 2 ** info.generator.n_downsampling
     h, w = Dim("h_blocks", min=1), Dim("w_blocks", min=1)
-    tmp = _tmp(out)
-    try:
+    with _written(out) as tmp:
         with contextlib.redirect_stdout(io.StringIO()):  # the exporter's progress lines
             torch.onnx.export(g, (x,), tmp, input_names=["photo"], output_names=["sketch"],
                               dynamic_shapes={"x": {0: Dim("batch"), 2: step * h,
@@ -93,10 +104,6 @@ def export_onnx(model: Path, out: Path, opset: int | None = None) -> int:
         m = onnx.load(str(tmp))
         onnx.helper.set_model_props(m, {METADATA_KEY: json.dumps(info.to_dict())})
         onnx.save(m, str(tmp))
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
-        tmp.with_name(tmp.name + ".data").unlink(missing_ok=True)
     # What the file holds, not what was asked for (the exporter may write another).
     return next((o.version for o in m.opset_import if o.domain in ("", "ai.onnx")), opset)
 
@@ -120,15 +127,9 @@ def export_torchscript(model: Path, out: Path) -> None:
         # format that C++ (libtorch) and older runtimes load without Python.
         warnings.simplefilter("ignore")
         traced = torch.jit.trace(g, x, check_trace=False)
-    tmp = _tmp(out)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.jit.save(traced, str(tmp),
-                           _extra_files={METADATA_KEY: json.dumps(info.to_dict())})
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+    with _written(out) as tmp, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.jit.save(traced, str(tmp), _extra_files={METADATA_KEY: json.dumps(info.to_dict())})
 
 
 def onnx_info(path: Path) -> ModelInfo:

@@ -7,7 +7,6 @@ values is refused instead of run."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import pickle
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -140,14 +139,22 @@ def _cpu(obj: Any) -> Any:
 
 def save_atomic(obj: dict[str, Any], path: Path) -> None:
     """``torch.save`` of CPU copies to a temp name, then a rename: never half a file."""
+    import shutil
+
+    from fss.errors import UserError
+    from fss.io import atomic_file
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        torch.save(_cpu(obj), tmp)
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    obj = _cpu(obj)
+    with atomic_file(path) as tmp:
+        try:
+            torch.save(obj, tmp)
+        except RuntimeError as e:  # how torch's writer reports a failed write (ENOSPC)
+            free = shutil.disk_usage(path.parent).free
+            why = " ".join(str(e).split())[:120]
+            raise UserError(f"{path}: could not be written ({free // 2**20} MiB free on its "
+                            f"filesystem; torch: {why})") from None
 
 
 def safe_load(path: Path, map_location: str | torch.device = "cpu",

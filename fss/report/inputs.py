@@ -13,8 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from fss import published as pub
 from fss.paths import PathsParams, read_paths
 from fss.report.cells import KID_SPREAD, REFERENCES
@@ -63,8 +61,14 @@ def trained_rows(params: Mapping[str, Any], metrics: Path | None = None) -> list
 def _json(path: Path) -> dict | None:
     if not path.is_file():
         return None
-    with open(path) as f:
-        data = json.load(f)
+    from fss.errors import UserError
+
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError: a damaged file
+        raise UserError(f"{path}: not valid JSON ({' '.join(str(e).split())}); rerun the "
+                        "stage that writes it") from None
     return data if isinstance(data, dict) else None
 
 
@@ -205,11 +209,11 @@ def load_inputs(root: Path, paths: PathsParams | None = None) -> Inputs:
     hand-made tree without a complete params file passes ``paths``."""
     root = Path(root)
     params_path = root / "params.yaml"
-    from fss.config import UniqueKeyLoader
+    from fss.config import load_params
 
-    params = (yaml.load(params_path.read_text(), Loader=UniqueKeyLoader)  # noqa: S506
-              if params_path.is_file() else {})
-    params = params if isinstance(params, dict) else {}
+    # (load_params: one line naming the file for YAML that does not parse, a duplicate
+    # key, or a file that is not a mapping)
+    params = load_params(params_path) if params_path.is_file() else {}
     if paths is None:
         paths = read_paths(params_path)
     at = paths.under(root)

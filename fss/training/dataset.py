@@ -10,6 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from fss.errors import UserError
 from fss.io import read_gray, read_rgb
 
 
@@ -69,9 +70,13 @@ def _load(path: Path, reader, signed: bool, shape: tuple[int, int] | None) -> to
         raise FileNotFoundError(f"{path}: missing (run the earlier pipeline stages first)")
     a = reader(path)
     if shape is not None and a.shape[:2] != shape:
-        raise ValueError(f"{path}: size {a.shape[1]}x{a.shape[0]} differs from the photos' "
-                         f"{shape[1]}x{shape[0]} (stale stage output?)")
+        raise UserError(f"{path}: size {a.shape[1]}x{a.shape[0]} differs from the photo's "
+                        f"{shape[1]}x{shape[0]} (stale stage output?)")
     return to_tensor(a, signed)
+
+
+# What load_pairs reads of data/splits.csv (the split stage writes more).
+SPLIT_COLUMNS = ("id", "split", "photo", "sketch")
 
 
 def load_pairs(splits_csv: Path, split: str, masks_dir: Path,
@@ -82,10 +87,22 @@ def load_pairs(splits_csv: Path, split: str, masks_dir: Path,
 
     if not splits_csv.is_file():
         raise FileNotFoundError(f"{splits_csv}: missing (run the split stage first)")
-    df = pd.read_csv(splits_csv)
+    try:
+        df = pd.read_csv(splits_csv, dtype=str, keep_default_na=False)
+    except ValueError as e:  # pandas' EmptyDataError and ParserError, a UnicodeDecodeError
+        raise UserError(f"{splits_csv}: not a readable CSV ({' '.join(str(e).split())})"
+                        ) from None
+    missing = [c for c in SPLIT_COLUMNS if c not in df.columns]
+    if missing:
+        raise UserError(f"{splits_csv}: column(s) {', '.join(missing)} missing (has "
+                        f"{', '.join(map(str, df.columns)) or 'none'}; rerun the split stage)")
     df = df[df["split"] == split]
     if df.empty:
-        raise ValueError(f"{splits_csv}: no pairs in split '{split}'")
+        raise UserError(f"{splits_csv}: no pairs in split '{split}'")
+    for c in SPLIT_COLUMNS:
+        blank = df.index[df[c].str.strip() == ""]
+        if len(blank):  # (line 1 is the header)
+            raise UserError(f"{splits_csv}: line {blank[0] + 2}: empty {c}")
     photos, sketches, masks, faces, hairs = [], [], [], [], []
     for r in df.itertuples():
         photo = _load(Path(r.photo), read_rgb, True, None)
