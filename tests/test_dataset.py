@@ -34,7 +34,7 @@ def test_a_good_tree_loads(tmp_path):
 
 @pytest.mark.parametrize(("text", "words"), [
     ("", "not a readable CSV"),
-    ("id,split,photo\na,train,x.png\n", "column(s) sketch missing"),
+    ("id,split,photo\na,train,x.png\n", "column(s) subset, sketch missing"),
     ("id,subset,split,photo,sketch\na,cuhk,test,x.png,y.png\n", "no pairs in split 'train'"),
     ("id,subset,split,photo,sketch\na,cuhk,train,x.png,y.png\nb,cuhk,train,,y.png\n",
      "line 3: empty photo"),

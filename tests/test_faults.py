@@ -463,12 +463,8 @@ SPLIT_READERS = [("masks", {}), ("pretrain_rcs", {}),
     ("id,subset,split,photo,sketch\nx,cuhk,val,p.png,s.png\n", "split 'val' should be")],
     ids=["missing", "columns", "split-value"])
 def test_a_damaged_split_file_stops_every_stage_with_one_line(
-        tmp_path, monkeypatch, capsys, request, stage, kwargs, text, words):
+        tmp_path, monkeypatch, capsys, stage, kwargs, text, words):
     """Before: a pandas KeyError traceback from whichever stage read it first."""
-    if stage == "train" and text is not None:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "fss.training.dataset.load_pairs (another change's file) reads the file with "
-            "pandas: to read it through fss.data.splits.read_splits")))
     monkeypatch.chdir(tmp_path)
     shutil.copy(REPO / "params.yaml", tmp_path / "params.yaml")
     splits = yaml.safe_load((REPO / "params.yaml").read_text())["paths"]["splits"]

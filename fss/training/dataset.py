@@ -75,31 +75,19 @@ def _load(path: Path, reader, signed: bool, shape: tuple[int, int] | None) -> to
     return to_tensor(a, signed)
 
 
-# What load_pairs reads of data/splits.csv (the split stage writes more).
-SPLIT_COLUMNS = ("id", "split", "photo", "sketch")
 
 
 def load_pairs(splits_csv: Path, split: str, masks_dir: Path,
                maps_dir: Path | None = None) -> PairSet:
     """Every pair of ``split`` from ``data/splits.csv`` with its mask and, when
     ``maps_dir`` is given, its RCS face/hair maps (``<id>_face.png``, ``<id>_hair.png``)."""
-    import pandas as pd
+    from fss.data.splits import read_splits
 
-    if not splits_csv.is_file():
-        raise FileNotFoundError(f"{splits_csv}: missing (run the split stage first)")
-    try:
-        df = pd.read_csv(splits_csv, dtype=str, keep_default_na=False)
-    except ValueError as e:  # pandas' EmptyDataError and ParserError, a UnicodeDecodeError
-        raise UserError(f"{splits_csv}: not a readable CSV ({' '.join(str(e).split())})"
-                        ) from None
-    missing = [c for c in SPLIT_COLUMNS if c not in df.columns]
-    if missing:
-        raise UserError(f"{splits_csv}: column(s) {', '.join(missing)} missing (has "
-                        f"{', '.join(map(str, df.columns)) or 'none'}; rerun the split stage)")
+    df = read_splits(splits_csv)  # a missing or damaged file: one line naming it
     df = df[df["split"] == split]
     if df.empty:
         raise UserError(f"{splits_csv}: no pairs in split '{split}'")
-    for c in SPLIT_COLUMNS:
+    for c in ("photo", "sketch"):  # (read_splits checks id and split)
         blank = df.index[df[c].str.strip() == ""]
         if len(blank):  # (line 1 is the header)
             raise UserError(f"{splits_csv}: line {blank[0] + 2}: empty {c}")
