@@ -73,7 +73,7 @@ def _steps_line(tests: Mapping[str, Any] | None) -> str:
             f"survive our bootstrap ({covers})")
 
 
-def summary(inp: Inputs, report_path: str = "reports/report.md") -> str:
+def summary(inp: Inputs, report_path: str) -> str:
     profile, warnings = run_profile(inp)
     out = [f"FSS pipeline: profile {profile} ({setup_summary(inp.params)})", "",
            "Table 3 (headline rows; FID/PSNR/SSIM beside the paper's):",
