@@ -126,9 +126,9 @@ def _quality(generators: list[Path], folder: Path, splits: Path, masks: Path, co
     from fss.evaluation.evaluate import read_test_pairs
     from fss.inference.model_file import read_model
     from fss.inference.runtime import OnnxRunner, TorchRunner
-    from fss.inference.tensors import generator_input, sketch_uint8
     from fss.io import read_gray, read_rgb
     from fss.metrics.similarity import ssim
+    from fss.tensors import generator_input, sketch_uint8
 
     pairs = read_test_pairs(splits)
     print(f"\n## Quality of the fast paths against eager fp32, CUFS test set "

@@ -9,7 +9,7 @@ from fss.inference.model_file import (
     read_model,
     save_model,
 )
-from fss.inference.tensors import generator_input, sketch_uint8
+from fss.tensors import generator_input, sketch_uint8
 
 __all__ = ["ModelFileError", "ModelInfo", "generator_input", "load_model", "read_model",
            "save_model", "sketch_uint8"]

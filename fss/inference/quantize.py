@@ -23,8 +23,8 @@ def calibration_inputs(splits_csv: Path, masks_dir: Path | None, model: Path | M
     ``model``: an exported .onnx or the model file's metadata."""
     from fss.data.splits import read_splits
     from fss.inference.export import onnx_info
-    from fss.inference.tensors import generator_input
     from fss.io import read_gray, read_rgb
+    from fss.tensors import generator_input
 
     info = model if isinstance(model, ModelInfo) else onnx_info(model)
     if info.mask_input and masks_dir is None:

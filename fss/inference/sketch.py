@@ -22,7 +22,7 @@ from fss.data.align import AlignParams, align_pair, warp_image
 from fss.data.masks import MaskParams
 from fss.errors import UserError
 from fss.inference.runtime import Runner
-from fss.inference.tensors import generator_input, sketch_uint8
+from fss.tensors import generator_input, sketch_uint8
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 PAPER_WHITE = 255.0

@@ -6,12 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 
 from fss.errors import UserError
 from fss.io import read_gray, read_rgb
+from fss.tensors import image_tensor
 
 
 @dataclass
@@ -53,18 +53,6 @@ def load_size(size: int, scale: float) -> int:
     return int(round(size * scale))
 
 
-def to_tensor(a: np.ndarray, signed: bool) -> torch.Tensor:
-    """HxW or HxWx3 uint8 -> CxHxW float, in [-1, 1] (``signed``) or [0, 1]."""
-    t = torch.from_numpy(np.array(a, copy=True)).float() / 255.0
-    t = t.permute(2, 0, 1) if t.ndim == 3 else t[None]
-    return t * 2 - 1 if signed else t
-
-
-def to_uint8(t: torch.Tensor) -> np.ndarray:
-    """The inverse of ``to_tensor(signed=True)`` for a 2-D map: [-1, 1] -> uint8."""
-    return ((t.clamp(-1, 1) + 1) * 127.5).round().byte().cpu().numpy()
-
-
 def _load(path: Path, reader, signed: bool, shape: tuple[int, int] | None) -> torch.Tensor:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing (run the earlier pipeline stages first)")
@@ -72,7 +60,7 @@ def _load(path: Path, reader, signed: bool, shape: tuple[int, int] | None) -> to
     if shape is not None and a.shape[:2] != shape:
         raise UserError(f"{path}: size {a.shape[1]}x{a.shape[0]} differs from the photo's "
                         f"{shape[1]}x{shape[0]} (stale stage output?)")
-    return to_tensor(a, signed)
+    return image_tensor(a, signed)
 
 
 

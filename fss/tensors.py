@@ -1,6 +1,8 @@
-"""Photo and mask in, sketch out: the one place that says how a generator's input is
-built (RGB in [-1, 1], plus the person mask as a 0/1 fourth channel when the
-generator takes one) and how its output becomes an 8-bit image."""
+"""Images and tensors, the one place that says how each becomes the other: 8-bit
+images as float tensors (photos and sketches in [-1, 1], masks and maps in [0, 1]), a
+generator's input (RGB, plus the person mask as a 0/1 fourth channel when the generator
+takes one) and its output as an 8-bit image. Training (``fss.training.dataset``) and
+inference (evaluation, ``fss sketch``, export) both read it."""
 
 from __future__ import annotations
 
@@ -8,10 +10,16 @@ import numpy as np
 import torch
 
 
+def image_tensor(a: np.ndarray, signed: bool) -> torch.Tensor:
+    """HxW or HxWx3 uint8 -> CxHxW float, in [-1, 1] (``signed``) or [0, 1]."""
+    t = torch.from_numpy(np.array(a, dtype=np.float32, copy=True)) / 255.0
+    t = t.permute(2, 0, 1) if t.ndim == 3 else t[None]
+    return t * 2 - 1 if signed else t
+
+
 def photo_tensor(rgb: np.ndarray) -> torch.Tensor:
     """HxWx3 uint8 -> 3xHxW float in [-1, 1]."""
-    t = torch.from_numpy(np.array(rgb, dtype=np.float32, copy=True)) / 255.0
-    return t.permute(2, 0, 1) * 2 - 1
+    return image_tensor(rgb, signed=True)
 
 
 def mask_channel(mask: np.ndarray) -> torch.Tensor:
