@@ -96,7 +96,7 @@ class GeneratorModelFields:
     n_downsampling: Annotated[int, Field(ge=0, le=6)]
 
     def __post_init__(self) -> None:
-        from fss.training.config import NORMS
+        from fss.models.layers import NORMS
 
         if self.norm not in NORMS:
             raise ValueError(f"norm {self.norm!r} should be one of {', '.join(NORMS)}")

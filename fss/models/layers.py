@@ -8,6 +8,9 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+NORMS = ("instance", "batch", "none")  # what norm_layer builds
+
+
 def norm_layer(kind: str, channels: int) -> nn.Module:
     if kind == "instance":
         return nn.InstanceNorm2d(channels, affine=False, track_running_stats=False)

@@ -12,7 +12,7 @@ from pydantic import Field
 from fss.config import NonNegFloat, NonNegInt, ParamsError, PosFloat, PosInt, build
 from fss.models.discriminator import DiscriminatorParams
 from fss.models.generator import GeneratorParams
-from fss.models.layers import INIT_TYPES
+from fss.models.layers import INIT_TYPES, NORMS
 from fss.training.losses import GAN_MODES, PerceptualParams
 from fss.training.sampling import STRATEGIES, SamplingParams
 
@@ -24,7 +24,6 @@ PRECISIONS = ("auto", "fp32", "bf16")  # no fp16: it would need a GradScaler
 CHANNELS_LAST = ("auto", "always", "never")
 
 
-NORMS = ("instance", "batch", "none")
 
 
 def encoder_layers(p: GeneratorParams) -> int:
