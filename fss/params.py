@@ -18,6 +18,7 @@ from fss.data.align import AlignParams
 from fss.data.download import DataParams
 from fss.data.masks import MaskParams
 from fss.evaluation.evaluate import EvaluateParams
+from fss.evaluation.metric_gate import GateParams
 from fss.metrics.recognition import RecognitionParams
 from fss.rcs.net import RCSParams
 from fss.training.config import LossParams, ModelParams, RowParams, TrainParams
@@ -54,6 +55,7 @@ class Params:
     baselines: tuple[str, ...]
     evaluate: EvaluateParams
     recognize: RecognitionParams
+    gate: GateParams
     rows: dict[str, RowParams]
     raw: dict[str, Any] = field(repr=False, compare=False)
 
