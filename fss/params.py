@@ -18,6 +18,7 @@ from fss.data.align import AlignParams
 from fss.data.download import DataParams
 from fss.data.masks import MaskParams
 from fss.evaluation.evaluate import EvaluateParams
+from fss.evaluation.metric_gate import GateParams
 from fss.metrics.recognition import RecognitionParams
 from fss.paths import PathsParams
 from fss.rcs.net import RCSParams
@@ -56,6 +57,7 @@ class Params:
     baselines: tuple[str, ...]
     evaluate: EvaluateParams
     recognize: RecognitionParams
+    gate: GateParams
     rows: dict[str, RowParams]
     raw: dict[str, Any] = field(repr=False, compare=False)
 

@@ -3,6 +3,7 @@ baseline, now, delta, tolerance and verdict, regressions first, then dvc's diff.
 
 import json
 import subprocess
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -10,6 +11,8 @@ from fss.cli import app
 from fss.evaluation.gate_report import dvc_metrics_diff, markdown, verdict_rows
 from fss.evaluation.metric_gate import compare
 from fss.metrics.table import gate_kind
+
+REPO = Path(__file__).resolve().parents[1]
 
 BASE = {"fss/seed0.cuhk.fid": 50.0, "fss/seed0.cuhk.ssim": 0.5, "fss/seed0.cuhk.psnr": 15.0,
         "cut/seed0.cuhk.fid": 60.0}
@@ -53,10 +56,27 @@ def test_pass_when_nothing_is_worse():
     assert "dvc metrics diff" not in text
 
 
-def _repo(tmp_path, fid):
-    m = tmp_path / "metrics" / "fss"
-    m.mkdir(parents=True, exist_ok=True)
-    (m / "seed0.json").write_text(json.dumps({"subsets": {"cuhk": {"fid": fid, "ssim": 0.5}}}))
+def _repo(tmp_path, fid, trained_lpips=0.31):
+    """A finished smoke pipeline: the references and every trained run of the params."""
+    from fss.params import read_params, row_seeds
+    from fss.params_compose import compose_params
+    from fss.runs import run_name
+
+    compose_params(tmp_path / "params.yaml", ["profile=smoke"], conf_dir=REPO / "conf")
+    params = read_params(tmp_path / "params.yaml")
+    keys = sorted(set(params.gate.quality) | {"fid", "ssim"})
+    runs = [run_name(r, s) for r, seeds in row_seeds(params).items() for s in seeds]
+    for name in ["photo", "mean_sketch", *runs]:
+        values = {k: 0.3 for k in keys}
+        if name == "photo":
+            values["fid"] = fid
+        elif name != "mean_sketch":  # trained: as good as the references but the LPIPS
+            values["lpips"] = trained_lpips
+        f = tmp_path / "metrics" / f"{name}.json"
+        f.parent.mkdir(parents=True, exist_ok=True)
+        f.write_text(json.dumps({"kind": "reference" if "/" not in name else "trained",
+                                 "profile": "smoke", "subsets": {"cuhk": values},
+                                 "all": values}))
     return tmp_path
 
 
@@ -65,13 +85,17 @@ def test_cli_writes_the_report_even_when_the_gate_fails(tmp_path):
     base = tmp_path / "b.json"
     assert CliRunner().invoke(app, ["gate", "update", "--root", str(root),
                                     "--baseline", str(base)]).exit_code == 0
-    _repo(tmp_path, 58.0)
+    _repo(tmp_path, 58.0, trained_lpips=5.0)
     out = tmp_path / "reports" / "ci" / "gate.md"
     r = CliRunner().invoke(app, ["gate", "check", "--root", str(root), "--baseline", str(base),
                                  "--markdown", str(out), "--dvc-rev", ""])
     assert r.exit_code == 1 and f"wrote {out}" in r.output
-    table = _table_rows(out.read_text())
-    assert table[0] == ["`fss/seed0.cuhk.fid`", "50", "58", "+8", "2", "**worse**"]
+    text = out.read_text()
+    table = _table_rows(text.split("### Quality", 1)[0])
+    assert table[0] == ["`photo.cuhk.fid`", "50", "58", "+8", "2", "**worse**"]
+    quality = _table_rows(text.split("### Quality", 1)[1])
+    assert quality and all(q[-1] == "**fail**" for q in quality if q[1] == "lpips")
+    assert quality[0][:3] == ["`cut/seed0`", "lpips", "5"]
 
 
 def test_dvc_metrics_diff_section(tmp_path):

@@ -1,30 +1,76 @@
+"""The metric gate: the baseline holds only numbers of no trained generator (and only
+this profile's); each trained run the params name is held against the better trivial
+reference by the params' margins, in the metric's direction."""
+
 import json
+from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
-from fss.evaluation.metric_gate import collect, compare, read_baseline, report, write_baseline
+from fss.cli import app
+from fss.config import ParamsError, build
+from fss.errors import UserError
+from fss.evaluation.metric_gate import (
+    GateParams,
+    check,
+    collect,
+    compare,
+    evaluations,
+    quality,
+    read_baseline,
+    report,
+    write_baseline,
+)
+from fss.metrics.table import METRICS
+from fss.params import read_params, row_seeds
+from fss.params_compose import compose_params
+from fss.runs import run_name
+
+REPO = Path(__file__).resolve().parents[1]
 
 
-def _tree(tmp_path, fid=50.0, ssim=0.5, rank=0.5):
+def _evaluation(tmp_path, name, kind, lpips, ssim=0.5, profile="smoke", fid=50.0):
+    sub = {"n": 3, "fid": fid, "lpips": lpips, "ssim": ssim, "psnr": 15.0,
+           "ssim_ci": [ssim - 0.1, ssim + 0.1]}
+    f = tmp_path / "metrics" / f"{name}.json"
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text(json.dumps({"row": name.split("/")[0], "kind": kind, "profile": profile,
+                             "subsets": {"cuhk": sub}, "all": {**sub, "n": 9}}))
+
+
+def _tree(tmp_path, trained_lpips=0.40, photo_lpips=0.30):
+    _evaluation(tmp_path, "photo", "reference", photo_lpips, ssim=0.45)
+    _evaluation(tmp_path, "mean_sketch", "reference", 0.35, ssim=0.55)
+    _evaluation(tmp_path, "fss/seed0", "trained", trained_lpips)
+    # a committed file of another profile: not this run's
+    _evaluation(tmp_path, "fss/seed1", "trained", 0.9, profile="cpu")
+    _evaluation(tmp_path, "cut/seed0", "trained", 0.9, profile="cpu")
     m = tmp_path / "metrics"
-    m.mkdir(exist_ok=True)
-    (m / "fss").mkdir(exist_ok=True)
-    (m / "fss" / "seed0.json").write_text(json.dumps(
-        {"row": "fss", "subsets": {"cuhk": {"n": 3, "fid": fid, "ssim": ssim, "psnr": 15.0,
-                                            "ssim_ci": [0.4, 0.6]}}}))
     (m / "train" / "fss").mkdir(parents=True, exist_ok=True)
     (m / "train" / "fss" / "seed0.json").write_text(json.dumps({"subsets": {"x": {"fid": 1}}}))
+    (m / "fid_floor.json").write_text(json.dumps(
+        {"kind": "reference", "profile": "smoke", "row": "floor",
+         "subsets": {"cuhk": {"fid": 140.0, "kid": 3.0}}}))
     (m / "recognition.json").write_text(json.dumps(
-        {"probes": {"fss/seed0": {"all": rank, "all_ci": [0.4, 0.6]}}}))
+        {"probes": {"test_photos": {"all": 1.0, "all_ci": [1.0, 1.0]},
+                    "fss/seed0": {"all": 0.5}}}))
     (m / "pretrain_rcs.json").write_text(json.dumps({"test_face_iou": 0.9, "test_hair_iou": 0.7}))
     return tmp_path
 
 
-def test_collect_flattens(tmp_path):
-    got = collect(_tree(tmp_path))
-    assert got == {"fss/seed0.cuhk.fid": 50.0, "fss/seed0.cuhk.ssim": 0.5,
-                   "fss/seed0.cuhk.psnr": 15.0, "recognition.fss/seed0.all.rank1": 0.5,
-                   "pretrain_rcs.test_face_iou": 0.9, "pretrain_rcs.test_hair_iou": 0.7}
+def test_collect_keeps_what_no_trained_generator_made(tmp_path):
+    got = collect(_tree(tmp_path), "smoke")
+    assert got == {
+        "photo.cuhk.fid": 50.0, "photo.cuhk.lpips": 0.3, "photo.cuhk.ssim": 0.45,
+        "photo.cuhk.psnr": 15.0, "mean_sketch.cuhk.fid": 50.0, "mean_sketch.cuhk.lpips": 0.35,
+        "mean_sketch.cuhk.ssim": 0.55, "mean_sketch.cuhk.psnr": 15.0,
+        "fid_floor.cuhk.fid": 140.0, "recognition.test_photos.all.rank1": 1.0,
+        "pretrain_rcs.test_face_iou": 0.9, "pretrain_rcs.test_hair_iou": 0.7}
+    # the other profile's files are left out of this profile's evaluations
+    assert set(evaluations(tmp_path, "smoke")) == {"photo", "mean_sketch", "fss/seed0",
+                                                   "fid_floor"}
+    assert "cut/seed0" in evaluations(tmp_path)
 
 
 def test_regressions_in_the_right_direction():
@@ -38,8 +84,36 @@ def test_regressions_in_the_right_direction():
     assert "missing now" in report(worse, [], "b.json")
 
 
+def test_quality_against_the_better_reference_in_each_direction(tmp_path):
+    evals = evaluations(_tree(tmp_path, trained_lpips=0.40), "smoke")
+    # LPIPS: lower is better, the photo (0.30) is the better reference
+    q, = quality(evals, ["fss/seed0"], GateParams({"lpips": 0.12}))
+    assert (q.reference, q.reference_value, q.bound, q.passed) == ("photo", 0.3, 0.42, True)
+    q, = quality(evals, ["fss/seed0"], GateParams({"lpips": 0.05}))
+    assert not q.passed and "fss/seed0.lpips = 0.4: should be <= 0.35" in q.line()
+    # SSIM: higher is better, the mean sketch (0.55) is the better reference; a negative
+    # margin means the run must beat it
+    q, = quality(evals, ["fss/seed0"], GateParams({"ssim": 0.05}))
+    assert (q.reference, q.bound, q.passed) == ("mean_sketch", 0.5, True)
+    q, = quality(evals, ["fss/seed0"], GateParams({"ssim": -0.01}))
+    assert q.bound == pytest.approx(0.56) and not q.passed
+    # a run the params name without an evaluation of this profile fails
+    q, = quality(evals, ["fss/seed1"], GateParams({"lpips": 1.0}))
+    assert q.value is None and not q.passed and "no evaluation" in q.line()
+    del evals["mean_sketch"]
+    with pytest.raises(UserError, match="mean_sketch.json: no all.lpips"):
+        quality(evals, ["fss/seed0"], GateParams({"lpips": 0.1}))
+
+
+def test_gate_params_name_metrics_of_the_table():
+    assert build(GateParams, {"quality": {"lpips": 0.1, "fid": 50}}, "gate").quality == {
+        "lpips": 0.1, "fid": 50.0}
+    with pytest.raises(ParamsError, match="quality.rank1: not a per-image or set metric"):
+        build(GateParams, {"quality": {"rank1": 0.1}}, "gate")
+
+
 def test_baseline_round_trip_and_clear_errors(tmp_path):
-    cur = collect(_tree(tmp_path))
+    cur = collect(_tree(tmp_path), "smoke")
     write_baseline(cur, tmp_path / "b" / "smoke.json", "smoke")
     assert read_baseline(tmp_path / "b" / "smoke.json") == cur
     with pytest.raises(FileNotFoundError, match="fss gate update"):
@@ -48,19 +122,58 @@ def test_baseline_round_trip_and_clear_errors(tmp_path):
         write_baseline({}, tmp_path / "x.json", "smoke")
 
 
+def _pipeline(tmp_path, behind=lambda run: 0.0, photo_fid=50.0):
+    """A finished smoke pipeline's metrics for every run of the composed smoke params:
+    each trained run ``behind(run)`` past the bound of every quality metric (negative:
+    inside it). Returns the runs and the margins."""
+    compose_params(tmp_path / "params.yaml", ["profile=smoke"], conf_dir=REPO / "conf")
+    params = read_params(tmp_path / "params.yaml")
+    _evaluation(tmp_path, "photo", "reference", 0.30, fid=photo_fid)
+    _evaluation(tmp_path, "mean_sketch", "reference", 0.35)
+    refs = evaluations(tmp_path, "smoke")
+    runs = [run_name(r, s) for r, seeds in row_seeds(params).items() for s in seeds]
+    for run in runs:
+        _evaluation(tmp_path, run, "trained", 0.4, fid=400.0)
+        d = json.loads((tmp_path / "metrics" / f"{run}.json").read_text())
+        for q in quality(refs, ["photo"], params.gate):  # the bounds, from the references
+            sign = 1 if METRICS[q.metric].lower_is_better else -1
+            d["all"][q.metric] = q.bound + sign * behind(run)
+        (tmp_path / "metrics" / f"{run}.json").write_text(json.dumps(d))
+    return runs, params.gate.quality
+
+
 def test_cli_exit_codes(tmp_path):
-    from typer.testing import CliRunner
-
-    from fss.cli import app
-
-    root = _tree(tmp_path)
-    r = CliRunner().invoke(app, ["gate", "update", "--root", str(root),
-                                 "--baseline", str(tmp_path / "b.json")])
+    runs, margins = _pipeline(tmp_path, lambda run: -0.01)
+    assert margins, "the smoke profile names no quality metric"
+    base = tmp_path / "b.json"
+    r = CliRunner().invoke(app, ["gate", "update", "--root", str(tmp_path), "--baseline",
+                                 str(base)])
     assert r.exit_code == 0, r.output
-    ok = CliRunner().invoke(app, ["gate", "check", "--root", str(root),
-                                  "--baseline", str(tmp_path / "b.json")])
-    assert ok.exit_code == 0 and "within tolerance" in ok.output
-    _tree(tmp_path, ssim=0.4)
-    bad = CliRunner().invoke(app, ["gate", "check", "--root", str(root),
-                                   "--baseline", str(tmp_path / "b.json")])
-    assert bad.exit_code == 1 and "fss/seed0.cuhk.ssim: 0.5 -> 0.4" in bad.output
+    assert not any("/seed" in k for k in json.loads(base.read_text())["metrics"])
+    ok = CliRunner().invoke(app, ["gate", "check", "--root", str(tmp_path), "--baseline",
+                                  str(base)])
+    assert ok.exit_code == 0, ok.output
+    assert f"quality: all {len(runs)} trained runs within" in ok.output
+    # trained runs move by a lot between machines: the gate does not mind ...
+    _pipeline(tmp_path, lambda run: -0.2 if run == "cut/seed0" else -0.001)
+    assert CliRunner().invoke(app, ["gate", "check", "--root", str(tmp_path), "--baseline",
+                                    str(base)]).exit_code == 0
+    # ... unless one falls behind the better reference by more than the margin
+    _pipeline(tmp_path, lambda run: 0.01 if run == "cut/seed0" else -0.01)
+    bad = CliRunner().invoke(app, ["gate", "check", "--root", str(tmp_path), "--baseline",
+                                   str(base)])
+    assert bad.exit_code == 1, bad.output
+    assert f"{len(margins)} of {len(margins) * len(runs)} checks failed" in bad.output
+    assert "cut/seed0." in bad.output and "rcs/seed0." not in bad.output
+    # a reference's number changed: a regression against the baseline
+    _pipeline(tmp_path, lambda run: -0.01, photo_fid=53.0)
+    bad = CliRunner().invoke(app, ["gate", "check", "--root", str(tmp_path), "--baseline",
+                                   str(base)])
+    assert bad.exit_code == 1 and "photo.cuhk.fid: 50 -> 53" in bad.output
+
+
+def test_a_baseline_of_another_profile_is_one_line(tmp_path):
+    _pipeline(tmp_path)
+    write_baseline({"photo.cuhk.fid": 50.0}, tmp_path / "b.json", "cpu")
+    with pytest.raises(UserError, match="baseline of profile 'cpu'.*profile 'smoke'"):
+        check(tmp_path, tmp_path / "b.json")

@@ -41,14 +41,18 @@ def test_toy_metric_appears_in_the_report_and_the_gate(toy, tmp_path):
     assert "TOY ↓" in text.split("### Tables 4", 1)[-1]
     assert "DISTS, TOY: lower is better" in text                       # its direction
 
+    # the gate's baseline holds the references' numbers (a trained run's are not)
+    (tmp_path / "metrics" / "photo.json").write_text(json.dumps(
+        {**_evaluation(0.25), "row": "photo", "seed": None, "kind": "reference"}))
     got = collect(tmp_path)
-    assert got["fss/seed0.cuhk.toy"] == 0.25 and tolerances()["toy"] == 0.05
+    assert got["photo.cuhk.toy"] == 0.25 and tolerances()["toy"] == 0.05
+    assert "fss/seed0.cuhk.toy" not in got
     # lower is better: up by more than 0.05 regresses, down by more improves
-    worse, better = compare({**got, "fss/seed0.cuhk.toy": 0.31}, got)
-    assert [c.name for c in worse] == ["fss/seed0.cuhk.toy"] and not better
-    worse, better = compare({**got, "fss/seed0.cuhk.toy": 0.19}, got)
-    assert not worse and [c.name for c in better] == ["fss/seed0.cuhk.toy"]
-    assert not compare({**got, "fss/seed0.cuhk.toy": 0.29}, got)[0]  # within tolerance
+    worse, better = compare({**got, "photo.cuhk.toy": 0.31}, got)
+    assert [c.name for c in worse] == ["photo.cuhk.toy"] and not better
+    worse, better = compare({**got, "photo.cuhk.toy": 0.19}, got)
+    assert not worse and [c.name for c in better] == ["photo.cuhk.toy"]
+    assert not compare({**got, "photo.cuhk.toy": 0.29}, got)[0]  # within tolerance
 
 
 def test_ablation_tests_test_the_toy_metric(toy, tmp_path):

@@ -110,6 +110,10 @@ BAD = [
     ("recognize", "margin", -1, "greater than or equal to 0"),
     ("recognize", "batch_size", "32", "valid integer"),
     ("recognize", "crop", 160, "unknown key"),
+    ("gate", "quality", {"lpips": "x"}, "valid number"),
+    ("gate", "quality", {"lpips": float("nan")}, "finite number"),
+    ("gate", "quality", {"fidd": 1.0}, "not a per-image or set metric"),
+    ("gate", "margin", 0.1, "unknown key"),
 ]
 
 

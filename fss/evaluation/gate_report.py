@@ -1,6 +1,8 @@
 """The metric gate's verdict as a Markdown report, for a pull-request comment (CML):
-one table row per gated metric (baseline, now, delta, tolerance, verdict), regressions
-first and the metrics within tolerance folded away, then ``dvc metrics diff --md``.
+one table row per baseline metric (baseline, now, delta, tolerance, verdict),
+regressions first and the metrics within tolerance folded away; one row per quality
+check of a trained run (now, the reference, the bound, verdict), failures first; then
+``dvc metrics diff --md``.
 A renderer over the gate's verdict (``metric_gate.compare``), so the gate's rules
 stay in one place."""
 
@@ -11,6 +13,10 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fss.evaluation.metric_gate import Quality
 
 # Verdicts, in the order the report lists them.
 ORDER = ("worse", "missing", "better", "new", "within")
@@ -69,17 +75,31 @@ def _table(rows: list[Row]) -> list[str]:
     return lines
 
 
-def markdown(rows: list[Row], baseline_path: Path | str, dvc_diff: str | None = None) -> str:
-    """The report: a one-line verdict, the table (the metrics within tolerance in a
-    folded section), then ``dvc_diff`` (the output of ``dvc metrics diff --md``) if any."""
+def _quality_table(checks: list[Quality]) -> list[str]:
+    lines = ["| run | metric | now | reference | bound | verdict |",
+             "|---|---|---:|---|---:|---|"]
+    lines += [f"| `{q.run}` | {q.metric} | {_num(q.value)} | {q.reference} "
+              f"{_num(q.reference_value)} {'+' if q.margin >= 0 else '-'} {abs(q.margin):g} "
+              f"| {_num(q.bound)} | {'pass' if q.passed else '**fail**'} |"
+              for q in sorted(checks, key=lambda q: (q.passed, q.run, q.metric))]
+    return lines
+
+
+def markdown(rows: list[Row], baseline_path: Path | str, dvc_diff: str | None = None,
+             checks: list[Quality] | None = None) -> str:
+    """The report: a one-line verdict, the baseline table (the metrics within tolerance
+    in a folded section), the quality checks of the trained runs (``checks``, if any),
+    then ``dvc_diff`` (the output of ``dvc metrics diff --md``) if any."""
+    checks = checks or []
     count = {v: sum(r.verdict == v for r in rows) for v in ORDER}
-    failed = count["worse"] + count["missing"]
+    failed_checks = sum(not q.passed for q in checks)
+    failed = count["worse"] + count["missing"] + failed_checks
     head = "FAIL" if failed else "PASS"
     parts = ", ".join(f"{count[v]} {v}" for v in ORDER if count[v])
     lines = [f"## Metric gate: {head}", "",
-             f"Smoke metrics against `{baseline_path}`: {parts or 'no metrics'}. "
-             "Tolerances and directions: `fss/metrics/table.py`; after a deliberate "
-             "change: `fss gate update`.", ""]
+             f"Reproducible metrics (no trained generator) against `{baseline_path}`: "
+             f"{parts or 'no metrics'}. Tolerances and directions: `fss/metrics/table.py`; "
+             "after a deliberate change: `fss gate update`.", ""]
     shown = [r for r in rows if r.verdict != "within"]
     within = [r for r in rows if r.verdict == "within"]
     if shown:
@@ -87,6 +107,11 @@ def markdown(rows: list[Row], baseline_path: Path | str, dvc_diff: str | None = 
     if within:
         lines += [f"<details><summary>{len(within)} metrics within tolerance</summary>", "",
                   *_table(within), "", "</details>", ""]
+    if checks:
+        lines += ["### Quality of the trained runs", "",
+                  f"{len(checks) - failed_checks} of {len(checks)} checks pass: each trained "
+                  "run, over all test images, within params `gate.quality` of the better "
+                  "trivial reference.", "", *_quality_table(checks), ""]
     if dvc_diff is not None:
         lines += ["### `dvc metrics diff`", "", dvc_diff.strip() or "(no differences)", ""]
     return "\n".join(lines)
