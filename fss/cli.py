@@ -149,14 +149,17 @@ def gate_check(
 ) -> None:
     """Fail (exit 1) when the pipeline's metrics say something is broken or changed.
 
-    Two checks, both meant to hold on any machine. Baseline: every number that comes
-    from no trained generator (the trivial references per subset, the FID floor, rank-1
-    of the test photos, RCS and mask IoU) against the committed baseline, in the
-    direction that counts as worse, under the tolerances of `fss/metrics/table.py`; a
-    metric missing now is a regression. Quality: every trained run of `params.yaml`
-    (each row and seed) within the `gate.quality` margins of the better trivial
-    reference over all test images. `--markdown` also writes the verdict as tables for
-    a pull-request comment.
+    Two checks, both meant to hold on any machine.
+
+    Baseline: every number no trained generator makes (the trivial references per
+    subset, the FID floor, rank-1 of the test photos, mask IoU) against the committed
+    baseline, under the tolerances of `fss/metrics/table.py`; a metric missing now is a
+    regression.
+
+    Quality: every trained run of `params.yaml` (each row and seed) within the
+    `gate.quality` margins of the better trivial reference over all test images.
+
+    `--markdown` also writes the verdict as tables for a pull-request comment.
 
     Example: `fss gate check --markdown reports/ci/gate.md`
     """
@@ -197,9 +200,10 @@ def gate_update(
     Example: `fss gate update --profile smoke`
     """
     from fss.evaluation.metric_gate import collect, write_baseline
+    from fss.paths import read_paths
 
     baseline = _baseline(baseline, root)
-    current = collect(root, profile)
+    current = collect(read_paths(root / PARAMS).under(root), profile)
     write_baseline(current, baseline, profile)
     typer.echo(f"wrote {len(current)} metrics to {baseline}")
 

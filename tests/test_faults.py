@@ -100,8 +100,12 @@ def _set(section: str, key: str, value):
 
 
 def _metrics_root(tmp: Path, text: str) -> Path:
-    (tmp / "root" / "metrics").mkdir(parents=True)
-    (tmp / "root" / "metrics" / "fss.json").write_text(text)
+    """A pipeline tree (its params.yaml says where its files are) with one metrics file."""
+    (tmp / "root").mkdir()
+    shutil.copy(REPO / "params.yaml", tmp / "root" / "params.yaml")
+    metrics = tmp / "root" / yaml.safe_load((REPO / "params.yaml").read_text())["paths"]["metrics"]
+    metrics.mkdir(parents=True)
+    (metrics / "fss.json").write_text(text)
     return tmp / "root"
 
 

@@ -25,9 +25,11 @@ from fss.evaluation.metric_gate import (
 from fss.metrics.table import METRICS
 from fss.params import read_params, row_seeds
 from fss.params_compose import compose_params
+from fss.paths import read_paths
 from fss.runs import run_name
 
 REPO = Path(__file__).resolve().parents[1]
+PATHS = read_paths(REPO / "params.yaml")  # the locations a tree made here follows
 
 
 def _evaluation(tmp_path, name, kind, lpips, ssim=0.5, profile="smoke", fid=50.0):
@@ -60,7 +62,7 @@ def _tree(tmp_path, trained_lpips=0.40, photo_lpips=0.30):
 
 
 def test_collect_keeps_what_no_trained_generator_made(tmp_path):
-    got = collect(_tree(tmp_path), "smoke")
+    got = collect(PATHS.under(_tree(tmp_path)), "smoke")
     assert got == {
         "photo.cuhk.fid": 50.0, "photo.cuhk.lpips": 0.3, "photo.cuhk.ssim": 0.45,
         "photo.cuhk.psnr": 15.0, "mean_sketch.cuhk.fid": 50.0, "mean_sketch.cuhk.lpips": 0.35,
@@ -68,9 +70,10 @@ def test_collect_keeps_what_no_trained_generator_made(tmp_path):
         "fid_floor.cuhk.fid": 140.0, "recognition.test_photos.all.rank1": 1.0,
         "pretrain_rcs.test_face_iou": 0.9, "pretrain_rcs.test_hair_iou": 0.7}
     # the other profile's files are left out of this profile's evaluations
-    assert set(evaluations(tmp_path, "smoke")) == {"photo", "mean_sketch", "fss/seed0",
-                                                   "fid_floor"}
-    assert "cut/seed0" in evaluations(tmp_path)
+    metrics = PATHS.under(tmp_path).metrics
+    assert set(evaluations(metrics, "smoke")) == {"photo", "mean_sketch", "fss/seed0",
+                                                  "fid_floor"}
+    assert "cut/seed0" in evaluations(PATHS.under(tmp_path).metrics)
 
 
 def test_regressions_in_the_right_direction():
@@ -85,7 +88,7 @@ def test_regressions_in_the_right_direction():
 
 
 def test_quality_against_the_better_reference_in_each_direction(tmp_path):
-    evals = evaluations(_tree(tmp_path, trained_lpips=0.40), "smoke")
+    evals = evaluations(PATHS.under(_tree(tmp_path, trained_lpips=0.40)).metrics, "smoke")
     # LPIPS: lower is better, the photo (0.30) is the better reference
     q, = quality(evals, ["fss/seed0"], GateParams({"lpips": 0.12}))
     assert (q.reference, q.reference_value, q.bound, q.passed) == ("photo", 0.3, 0.42, True)
@@ -101,7 +104,7 @@ def test_quality_against_the_better_reference_in_each_direction(tmp_path):
     q, = quality(evals, ["fss/seed1"], GateParams({"lpips": 1.0}))
     assert q.value is None and not q.passed and "no evaluation" in q.line()
     del evals["mean_sketch"]
-    with pytest.raises(UserError, match="mean_sketch.json: no all.lpips"):
+    with pytest.raises(UserError, match="reference 'mean_sketch': no all.lpips"):
         quality(evals, ["fss/seed0"], GateParams({"lpips": 0.1}))
 
 
@@ -113,12 +116,12 @@ def test_gate_params_name_metrics_of_the_table():
 
 
 def test_baseline_round_trip_and_clear_errors(tmp_path):
-    cur = collect(_tree(tmp_path), "smoke")
+    cur = collect(PATHS.under(_tree(tmp_path)), "smoke")
     write_baseline(cur, tmp_path / "b" / "smoke.json", "smoke")
     assert read_baseline(tmp_path / "b" / "smoke.json") == cur
     with pytest.raises(FileNotFoundError, match="fss gate update"):
         read_baseline(tmp_path / "nope.json")
-    with pytest.raises(ValueError, match="no metrics"):
+    with pytest.raises(ValueError, match="no reproducible metrics"):
         write_baseline({}, tmp_path / "x.json", "smoke")
 
 
@@ -130,7 +133,7 @@ def _pipeline(tmp_path, behind=lambda run: 0.0, photo_fid=50.0):
     params = read_params(tmp_path / "params.yaml")
     _evaluation(tmp_path, "photo", "reference", 0.30, fid=photo_fid)
     _evaluation(tmp_path, "mean_sketch", "reference", 0.35)
-    refs = evaluations(tmp_path, "smoke")
+    refs = evaluations(PATHS.under(tmp_path).metrics, "smoke")
     runs = [run_name(r, s) for r, seeds in row_seeds(params).items() for s in seeds]
     for run in runs:
         _evaluation(tmp_path, run, "trained", 0.4, fid=400.0)

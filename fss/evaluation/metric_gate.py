@@ -26,6 +26,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from fss.metrics.table import METRICS, gate_kind, gated, of_kind
+from fss.paths import PathsParams
 
 # Recognition numbers: (key in recognition.json, the metric they measure).
 RECOGNITION_PROBES = (("probes", "rank1"), ("probes_mtcnn", "rank1_mtcnn"))
@@ -102,7 +103,7 @@ class Quality:
 
     def line(self) -> str:
         if self.value is None:
-            return f"  {self.run}: no evaluation of this profile (metrics/{self.run}.json)"
+            return f"  {self.run}: no evaluation of this profile"
         op = "<=" if METRICS[self.metric].lower_is_better else ">="
         return (f"  {self.run}.{self.metric} = {self.value:g}: should be {op} {self.bound:g} "
                 f"({self.reference} {self.reference_value:g}, margin {self.margin:g})")
@@ -112,11 +113,11 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
-def evaluations(root: Path, profile: str | None = None) -> dict[str, dict[str, Any]]:
-    """Every evaluation's metrics file under ``root/metrics`` by its run name
-    (``fss/seed0``, ``photo``, ``fid_floor``), of ``profile`` when given: the committed
-    files of another profile (e.g. the cpu run's extra seeds) are not this run's."""
-    metrics = root / "metrics"
+def evaluations(metrics: Path, profile: str | None = None) -> dict[str, dict[str, Any]]:
+    """Every evaluation's metrics file in the ``metrics`` folder (``paths.metrics``) by
+    its run name (``fss/seed0``, ``photo``, ``fid_floor``), of ``profile`` when given:
+    the committed files of another profile (e.g. the cpu run's extra seeds) are not
+    this run's."""
     out = {}
     for f in sorted(metrics.rglob("*.json")) if metrics.is_dir() else []:
         name = f.relative_to(metrics).with_suffix("").as_posix()
@@ -130,24 +131,23 @@ def evaluations(root: Path, profile: str | None = None) -> dict[str, dict[str, A
     return out
 
 
-def collect(root: Path, profile: str | None = None) -> dict[str, float]:
-    """The baseline's numbers of a finished pipeline under ``root``: those that come
+def collect(at: PathsParams, profile: str | None = None) -> dict[str, float]:
+    """The baseline's numbers of a finished pipeline whose files ``at`` names: those that come
     from no trained generator. Per reference evaluation (photo, mean_sketch, the FID
     floor) and subset every gated image / set metric of the table; rank-1 of every probe
     set that is no trained run (the test photos); RCS map IoU; photo-mask IoU."""
     out: dict[str, float] = {}
     per_subset = [m.key for m in of_kind("set", "image") if m.tolerance is not None]
-    every = evaluations(root)  # of any profile: a trained run's probe is no reference
+    every = evaluations(at.metrics)  # of any profile: a trained run's probe is no reference
     trained = {n for n, d in every.items() if d.get("kind") == "trained"}
-    for name, d in evaluations(root, profile).items():
+    for name, d in evaluations(at.metrics, profile).items():
         if name in trained:
             continue
         for subset, m in d["subsets"].items():
             for k in per_subset:
                 if isinstance(m, dict) and _num(m.get(k)) is not None:
                     out[f"{name}.{subset}.{k}"] = round(float(m[k]), 4)
-    metrics = root / "metrics"
-    rec = metrics / "recognition.json"
+    rec = at.recognition
     if rec.is_file():
         d = read_json(rec)
         for field_, key in RECOGNITION_PROBES:
@@ -157,13 +157,13 @@ def collect(root: Path, profile: str | None = None) -> dict[str, float]:
                 for subset, v in accs.items():
                     if _num(v) is not None:  # not the *_ci intervals
                         out[f"recognition.{probe}.{subset}.{key}"] = float(v)
-    rcs = metrics / "pretrain_rcs.json"
+    rcs = at.rcs_metrics
     if rcs.is_file():
         d = read_json(rcs)
         for k in ("test_face_iou", "test_hair_iou"):
             if _num(d.get(k)) is not None:
                 out[f"pretrain_rcs.{k}"] = round(float(d[k]), 4)
-    masks = root / "data" / "masks" / "metrics.json"
+    masks = at.masks / "metrics.json"  # (the masks stage's summary, beside the masks)
     mask_iou = _num(read_json(masks).get("mean_iou")) if masks.is_file() else None
     if mask_iou is not None:
         out["masks.mean_iou"] = mask_iou
@@ -204,7 +204,7 @@ def quality(evals: dict[str, dict[str, Any]], runs: list[str], gate: GateParams
         for r in REFERENCES:
             v = _num(((evals.get(r) or {}).get(ALL) or {}).get(metric))
             if v is None:
-                raise UserError(f"metrics/{r}.json: no {ALL}.{metric} of this profile (the "
+                raise UserError(f"reference '{r}': no {ALL}.{metric} of this profile (the "
                                 "quality check holds trained runs against it; run the "
                                 "pipeline first)")
             refs[r] = v
@@ -261,20 +261,23 @@ def check(root: Path, baseline_path: Path, params_path: Path | None = None) -> V
     as the run composed it)."""
     from fss.errors import UserError
     from fss.params import read_params, row_seeds
+    from fss.paths import read_paths
     from fss.runs import run_name
 
     base = read_baseline(baseline_path)
-    collect(root)  # every metrics file read (a damaged one is named) before params
-    params = read_params(params_path or root / "params.yaml")
+    params_file = params_path or root / "params.yaml"
+    at = read_paths(params_file).under(root)
+    collect(at)  # every metrics file read (a damaged one is named) before params
+    params = read_params(params_file)
     profile = params.meta.profile
     base_profile = read_json(baseline_path).get("profile")
     if base_profile is not None and base_profile != profile:
         raise UserError(f"{baseline_path}: a baseline of profile '{base_profile}', but "
-                        f"{params_path or root / 'params.yaml'} is profile '{profile}'")
-    current = collect(root, profile)
+                        f"{params_file} is profile '{profile}'")
+    current = collect(at, profile)
     worse, better = compare(current, base)
     runs = [run_name(r, s) for r, seeds in row_seeds(params).items() for s in seeds]
-    checks = quality(evaluations(root, profile), runs, params.gate)
+    checks = quality(evaluations(at.metrics, profile), runs, params.gate)
     return Verdict(current, base, worse, better, checks)
 
 
@@ -283,7 +286,7 @@ def write_baseline(current: dict[str, float], path: Path, profile: str) -> None:
     from fss.io import write_json
 
     if not current:
-        raise UserError("no metrics found under metrics/ (run the pipeline first)")
+        raise UserError("no reproducible metrics found (run the pipeline first)")
     write_json(path, {"profile": profile, "tolerances": tolerances(), "metrics": current})
 
 
