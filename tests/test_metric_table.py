@@ -42,9 +42,9 @@ def test_toy_metric_appears_in_the_report_and_the_gate(toy, tmp_path):
     assert "DISTS, TOY: lower is better" in text                       # its direction
 
     # the gate's baseline holds the references' numbers (a trained run's are not)
-    (tmp_path / "metrics" / "photo.json").write_text(json.dumps(
+    (tmp_path / paths.metrics / "photo.json").write_text(json.dumps(
         {**_evaluation(0.25), "row": "photo", "seed": None, "kind": "reference"}))
-    got = collect(tmp_path)
+    got = collect(paths.under(tmp_path))
     assert got["photo.cuhk.toy"] == 0.25 and tolerances()["toy"] == 0.05
     assert "fss/seed0.cuhk.toy" not in got
     # lower is better: up by more than 0.05 regresses, down by more improves
