@@ -151,13 +151,12 @@ def gate_check(
 
     Two checks, both meant to hold on any machine.
 
-    Baseline: every number no trained generator makes (the trivial references per
-    subset, the FID floor, rank-1 of the test photos, mask IoU) against the committed
-    baseline, under the tolerances of `fss/metrics/table.py`; a metric missing now is a
-    regression.
+    Baseline: the numbers of no trained network (references, FID floor, test-photo
+    rank-1, mask IoU) against the committed baseline, under the metric table's
+    tolerances; a metric missing now is a regression.
 
-    Quality: every trained run of `params.yaml` (each row and seed) within the
-    `gate.quality` margins of the better trivial reference over all test images.
+    Quality: every trained run of `params.yaml` within its `gate.quality` margins of
+    the better trivial reference, over all test images.
 
     `--markdown` also writes the verdict as tables for a pull-request comment.
 

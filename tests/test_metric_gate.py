@@ -33,7 +33,7 @@ PATHS = read_paths(REPO / "params.yaml")  # the locations a tree made here follo
 
 
 def _evaluation(tmp_path, name, kind, lpips, ssim=0.5, profile="smoke", fid=50.0):
-    sub = {"n": 3, "fid": fid, "lpips": lpips, "ssim": ssim, "psnr": 15.0,
+    sub = {"n": 3, "fid": fid, "lpips": lpips, "dists": 0.3, "ssim": ssim, "psnr": 15.0,
            "ssim_ci": [ssim - 0.1, ssim + 0.1]}
     f = tmp_path / "metrics" / f"{name}.json"
     f.parent.mkdir(parents=True, exist_ok=True)
@@ -64,11 +64,11 @@ def _tree(tmp_path, trained_lpips=0.40, photo_lpips=0.30):
 def test_collect_keeps_what_no_trained_generator_made(tmp_path):
     got = collect(PATHS.under(_tree(tmp_path)), "smoke")
     assert got == {
-        "photo.cuhk.fid": 50.0, "photo.cuhk.lpips": 0.3, "photo.cuhk.ssim": 0.45,
-        "photo.cuhk.psnr": 15.0, "mean_sketch.cuhk.fid": 50.0, "mean_sketch.cuhk.lpips": 0.35,
+        "photo.cuhk.fid": 50.0, "photo.cuhk.lpips": 0.3, "photo.cuhk.dists": 0.3,
+        "photo.cuhk.ssim": 0.45, "photo.cuhk.psnr": 15.0, "mean_sketch.cuhk.fid": 50.0,
+        "mean_sketch.cuhk.lpips": 0.35, "mean_sketch.cuhk.dists": 0.3,
         "mean_sketch.cuhk.ssim": 0.55, "mean_sketch.cuhk.psnr": 15.0,
-        "fid_floor.cuhk.fid": 140.0, "recognition.test_photos.all.rank1": 1.0,
-        "pretrain_rcs.test_face_iou": 0.9, "pretrain_rcs.test_hair_iou": 0.7}
+        "fid_floor.cuhk.fid": 140.0, "recognition.test_photos.all.rank1": 1.0}
     # the other profile's files are left out of this profile's evaluations
     metrics = PATHS.under(tmp_path).metrics
     assert set(evaluations(metrics, "smoke")) == {"photo", "mean_sketch", "fss/seed0",

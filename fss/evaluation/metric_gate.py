@@ -1,9 +1,9 @@
 """CI's metric gate (``fss gate check``): two checks on a finished pipeline, both
 meant to give the same verdict on any machine of the same kind.
 
-- **Baseline**: the numbers that come from no trained generator (the trivial
-  references' metrics, the real-sketch FID floor, rank-1 of the test photos, mask and
-  RCS IoU) reproduce across thread counts and seeds, so they are compared with a
+- **Baseline**: the numbers that come from no trained network (the trivial
+  references' metrics, the real-sketch FID floor, rank-1 of the test photos, mask IoU)
+  reproduce across thread counts (bit for bit from 2 threads to 1), so they are compared with a
   committed baseline under the metric table's tolerances (``fss.metrics.table``, sized
   from the measured spread). A change there is a change of data, alignment or a
   metric's code, never of training.
@@ -135,7 +135,7 @@ def collect(at: PathsParams, profile: str | None = None) -> dict[str, float]:
     """The baseline's numbers of a finished pipeline whose files ``at`` names: those that come
     from no trained generator. Per reference evaluation (photo, mean_sketch, the FID
     floor) and subset every gated image / set metric of the table; rank-1 of every probe
-    set that is no trained run (the test photos); RCS map IoU; photo-mask IoU."""
+    set that is no trained run (the test photos); photo-mask IoU."""
     out: dict[str, float] = {}
     per_subset = [m.key for m in of_kind("set", "image") if m.tolerance is not None]
     every = evaluations(at.metrics)  # of any profile: a trained run's probe is no reference
@@ -157,12 +157,8 @@ def collect(at: PathsParams, profile: str | None = None) -> dict[str, float]:
                 for subset, v in accs.items():
                     if _num(v) is not None:  # not the *_ci intervals
                         out[f"recognition.{probe}.{subset}.{key}"] = float(v)
-    rcs = at.rcs_metrics
-    if rcs.is_file():
-        d = read_json(rcs)
-        for k in ("test_face_iou", "test_hair_iou"):
-            if _num(d.get(k)) is not None:
-                out[f"pretrain_rcs.{k}"] = round(float(d[k]), 4)
+    # Not RCS map IoU: the RCS net is trained too (its test hair IoU moved by 0.012 from
+    # 2 threads to 1, past IoU's tolerance), and the rows that use its maps are checked.
     masks = at.masks / "metrics.json"  # (the masks stage's summary, beside the masks)
     mask_iou = _num(read_json(masks).get("mean_iou")) if masks.is_file() else None
     if mask_iou is not None:
