@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from fss.errors import UserError, one_line_errors
+
+if TYPE_CHECKING:
+    from fss.paths import PathsParams
 
 # Help is Markdown: a docstring's lines re-wrap to the terminal, a blank line starts a
 # paragraph, and each command's first paragraph is its one-line summary in the list.
@@ -128,10 +131,11 @@ PARAMS = "params.yaml"
 ROOT_HELP = "Repository root: the tree whose params.yaml and metrics are read."
 
 
-def _baseline(baseline: Path | None, root: Path) -> Path:
+def _tree_paths(root: Path) -> PathsParams:
+    """The locations of the pipeline tree at ``root`` (its params.yaml's ``paths``)."""
     from fss.paths import read_paths
 
-    return baseline or read_paths(root / PARAMS).under(root).gate_baseline
+    return read_paths(root / PARAMS).under(root)
 
 
 @gate_app.command("check")
@@ -164,7 +168,7 @@ def gate_check(
     """
     from fss.evaluation.metric_gate import check, report
 
-    baseline = _baseline(baseline, root)
+    baseline = baseline or _tree_paths(root).gate_baseline
     v = check(root, baseline)
     typer.echo(report(v.worse, v.better, baseline, v.checks))
     if markdown is not None:
@@ -199,10 +203,10 @@ def gate_update(
     Example: `fss gate update --profile smoke`
     """
     from fss.evaluation.metric_gate import collect, write_baseline
-    from fss.paths import read_paths
 
-    baseline = _baseline(baseline, root)
-    current = collect(read_paths(root / PARAMS).under(root), profile)
+    at = _tree_paths(root)
+    baseline = baseline or at.gate_baseline
+    current = collect(at, profile)
     write_baseline(current, baseline, profile)
     typer.echo(f"wrote {len(current)} metrics to {baseline}")
 

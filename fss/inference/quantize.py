@@ -36,7 +36,7 @@ def calibration_inputs(splits_csv: Path, masks_dir: Path | None, model: Path | M
     picks = np.unique(np.linspace(0, len(df) - 1, min(count, len(df))).round().astype(int))
     out = []
     for r in df.iloc[picks].itertuples():
-        mask = read_gray(masks_dir / f"{r.id}.png") if masks_dir and info.mask_input else None
+        mask = read_gray(masks_dir / f"{r.id}.png") if info.mask_input else None
         out.append(generator_input(read_rgb(Path(r.photo)), mask, info.mask_input).numpy())
     return out
 

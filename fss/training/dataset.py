@@ -63,11 +63,9 @@ def _load(path: Path, reader, signed: bool, shape: tuple[int, int] | None) -> to
     return image_tensor(a, signed)
 
 
-
-
 def load_pairs(splits_csv: Path, split: str, masks_dir: Path,
                maps_dir: Path | None = None) -> PairSet:
-    """Every pair of ``split`` from ``data/splits.csv`` with its mask and, when
+    """Every pair of ``split`` from the split file with its mask and, when
     ``maps_dir`` is given, its RCS face/hair maps (``<id>_face.png``, ``<id>_hair.png``)."""
     from fss.data.splits import read_splits
 
