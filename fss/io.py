@@ -144,6 +144,23 @@ def save_png_atomic(path: Path, array: np.ndarray) -> None:
         save_png(tmp, array)
 
 
+def write_csv_rows(path: Path, rows: list[dict[str, Any]], first: str | None = None) -> None:
+    """A CSV of ``rows`` (columns: every key, in the order they first appear; floats
+    to 6 decimals), written atomically; no rows: the header ``first`` alone."""
+    import csv
+    import io
+
+    keys: list[str] = [first] if first else []
+    for r in rows:
+        keys += [k for k in r if k not in keys]
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=keys)
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (round(v, 6) if isinstance(v, float) else v) for k, v in r.items()})
+    write_text(path, buf.getvalue())
+
+
 def write_json(path: Path, data: Any) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 

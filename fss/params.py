@@ -17,6 +17,7 @@ from fss.config import NonNegInt, ParamsError, build, load_params
 from fss.data.align import AlignParams
 from fss.data.download import DataParams
 from fss.data.masks import MaskParams
+from fss.evaluation.curves import CurveParams
 from fss.evaluation.evaluate import EvaluateParams
 from fss.evaluation.metric_gate import GateParams
 from fss.metrics.recognition import RecognitionParams
@@ -55,6 +56,7 @@ class Params:
     train: TrainParams
     ablation: tuple[str, ...]
     baselines: tuple[str, ...]
+    curves: CurveParams
     evaluate: EvaluateParams
     recognize: RecognitionParams
     gate: GateParams
@@ -101,6 +103,10 @@ def check_params(raw: dict[str, Any]) -> Params:
     out["loss"].perceptual_params()  # the nested section, checked now too
     check_geometry(out["align"], out["model"])
     _check_chains(out["rows"], out["ablation"], out["baselines"])
+    if loose := [r for r in out["curves"].rows if r not in out["ablation"]]:
+        raise ParamsError(f"curves.rows: {', '.join(loose)} not in ablation "
+                          f"({', '.join(out['ablation'])}): the curve stage scores the runs "
+                          "of train.seeds")
     return Params(**out, raw=raw)
 
 

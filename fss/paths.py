@@ -45,6 +45,8 @@ class PathsParams:
     train_plots: RepoPath           # train: <row>/seed<k>.csv
     results: RepoPath               # evaluate: <row>/seed<k>/, <reference>/
     metrics: RepoPath               # evaluate: <row>/seed<k>.json, <reference>.json
+    curves: RepoPath                # curve: <profile>/<row>/seed<k>.json
+    curve_plots: RepoPath           # curve: <profile>/<row>/seed<k>.csv
     recognition: RepoPath
     recognition_hits: RepoPath
     ablation_tests: RepoPath
@@ -73,6 +75,14 @@ class PathsParams:
 
     def train_plot(self, run: str) -> Path:
         return self.train_plots / f"{run}.csv"
+
+    # A curve lives under its profile: a profile without snapshots writes an empty curve,
+    # which must not replace a longer profile's committed one.
+    def curve_file(self, profile: str, run: str) -> Path:
+        return self.curves / profile / f"{run}.json"
+
+    def curve_plot(self, profile: str, run: str) -> Path:
+        return self.curve_plots / profile / f"{run}.csv"
 
 
 def read_paths(params_file: str | Path = "params.yaml") -> PathsParams:

@@ -234,9 +234,11 @@ def run_exists(run_id: str) -> bool:
     return True
 
 
-def log_to_run(run_id: str, metrics: dict[str, float], files: list[tuple[Path, str]]) -> None:
-    """Add ``metrics`` and ``files`` (path, artifact folder) to a run that may have
-    ended, without reopening it: its status stays what training left."""
+def log_to_run(run_id: str, metrics: dict[str, float], files: list[tuple[Path, str]],
+               steps: list[tuple[int, dict[str, float]]] = ()) -> None:
+    """Add ``metrics`` (at step 0), ``steps`` ((step, metrics) each: a curve) and
+    ``files`` (path, artifact folder) to a run that may have ended, without reopening
+    it: its status stays what training left."""
     import time
 
     from mlflow.entities import Metric
@@ -245,6 +247,8 @@ def log_to_run(run_id: str, metrics: dict[str, float], files: list[tuple[Path, s
     try:
         client = _client()
         items = [Metric(k, float(v), now, 0) for k, v in metrics.items()]
+        items += [Metric(k, float(v), now, int(step)) for step, ms in steps
+                  for k, v in ms.items()]
         for i in range(0, len(items), 1000):  # the store's batch limit
             client.log_batch(run_id, metrics=items[i:i + 1000])
         for path, folder in files:

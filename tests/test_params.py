@@ -108,6 +108,18 @@ def test_row_entry_resolves_the_global_keys(tmp_path):
     assert fss.sampling == p.sampling and fss.train == p.train
 
 
+def test_unpaired_target_is_a_row_feature(tmp_path):
+    """Official CUT's unpaired target switches on for the named row alone (so DVC
+    retrains only it)."""
+    from fss.params import read_params
+
+    out = tmp_path / "params.yaml"
+    compose_params(out, ["profile=smoke", "row@rows.cut=[cut,unpaired]"], conf_dir=REPO / "conf")
+    p = read_params(out)
+    assert p.rows["cut"].unpaired_target
+    assert not any(r.unpaired_target for k, r in p.rows.items() if k != "cut")
+
+
 @pytest.mark.parametrize(("override", "words"), [
     ("rows.cut.pixel_losses=true", "rows.cut': uses.loss lacks alpha, gamma, perceptual"),
     ("rows.fss.pixel_losses=false", "uses.loss has alpha, gamma, perceptual, which this row "
@@ -116,6 +128,9 @@ def test_row_entry_resolves_the_global_keys(tmp_path):
     ("ablation=[cut,rcs,dss,mask]", "rows fss: in neither ablation nor baselines"),
     ("baselines=[pix2pix,cyclegan,gan]", "baselines: gan not in rows"),
     ("baselines=[pix2pix,cyclegan,fss]", "fss: in both ablation and baselines"),
+    ("row@rows.rcs=[cut,rcs,unpaired]", "unpaired_target: only for a CUT row with uniform "
+                                        "sampling and no mask input (this row: model cut, "
+                                        "sampling rcs"),
 ])
 def test_a_row_that_would_make_a_false_dependency_is_refused(tmp_path, override, words):
     out = tmp_path / "params.yaml"

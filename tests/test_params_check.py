@@ -101,6 +101,9 @@ BAD = [
     ("ablation", "ablation", "cut", "should be a list of row names"),
     ("ablation", "ablation", ["cut", "cut"], "should not repeat a row"),
     ("baselines", "baselines", ["pix2pix", "gan"], "gan not in rows"),
+    ("curves", "rows", ["cut", "pix2pix"], "curves.rows: pix2pix not in ablation"),
+    ("curves", "rows", [], "at least 1 item"),
+    ("curves", "every", 603, "unknown key"),
     ("evaluate", "fid_method", "torch", "'small_sample' or 'cleanfid'"),
     ("evaluate", "bootstrap_level", 1.0, "less than 1"),
     ("evaluate", "kid_subsets", -5, "greater than 0"),
@@ -114,6 +117,7 @@ BAD = [
     ("gate", "quality", {"lpips": float("nan")}, "finite number"),
     ("gate", "quality", {"fidd": 1.0}, "not a per-image or set metric"),
     ("gate", "margin", 0.1, "unknown key"),
+    ("train", "snapshot_every", -1, "greater than or equal to 0"),
 ]
 
 

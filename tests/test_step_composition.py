@@ -33,6 +33,8 @@ ROWS = {  # conf/config.yaml's rows
     "fss": RowParams(model="cut", sampling="dss", mask_input=True, pixel_losses=True),
     "pix2pix": RowParams(model="pix2pix"),
     "cyclegan": RowParams(model="cyclegan"),
+    # official CUT's target: D and the identity term on another pair's sketch
+    "cut_unpaired": RowParams(model="cut", sampling="uniform", unpaired_target=True),
 }
 # init_gain 1: with the default 0.02, H's outputs are tiny before their L2 normalisation,
 # which amplifies float error in its gradient to ~1 %
@@ -134,7 +136,8 @@ def _cut_expected(cfg: TrainingConfig, before, d_after, percep, batch: Batch):
     lp, m = cfg.loss, cfg.row.mask_input
     photo_in = torch.cat([batch.photo, batch.mask], 1) if m else batch.photo
     fake = g(photo_in)
-    exp = {"D": 0.5 * (_lsgan(d(fake.detach()), False) + _lsgan(d(batch.sketch), True)),
+    target = batch.unpaired_sketch if cfg.row.unpaired_target else batch.sketch
+    exp = {"D": 0.5 * (_lsgan(d(fake.detach()), False) + _lsgan(d(target), True)),
            # G meets the discriminator as its own step just left it
            "G_GAN": _lsgan(d_after(fake), True),
            # queries from G(photo), keys from the photo itself
@@ -142,7 +145,7 @@ def _cut_expected(cfg: TrainingConfig, before, d_after, percep, batch: Batch):
            "L1": _l1(fake, batch.sketch)}
     nce = exp["NCE"]
     if lp.nce_idt:
-        sketch_in = _as_photo_input(batch.sketch, batch, m)
+        sketch_in = _as_photo_input(target, batch, m)
         idt = g(sketch_in)
         exp["NCE_idt"] = _nce(cfg, g, h, sketch_in, _as_photo_input(idt, batch, m), batch)
         nce = 0.5 * (exp["NCE"] + exp["NCE_idt"])
@@ -229,7 +232,7 @@ def _assert_grads(net_name: str, loss: torch.Tensor, net_before, net_after) -> N
 
 CASES = [("cut", {}), ("rcs", {}), ("dss", {}), ("mask", {}), ("fss", {}),
          ("fss", {"nce_idt": False}), ("cut", {"nce_idt": False}),
-         ("pix2pix", {}), ("cyclegan", {})]
+         ("pix2pix", {}), ("cyclegan", {}), ("cut_unpaired", {})]
 
 
 @pytest.mark.parametrize(("row", "loss"), CASES,

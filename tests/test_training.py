@@ -61,6 +61,42 @@ def test_train_row_writes_outputs(tmp_path, row):
     assert g(x).shape == (1, 1, 32, 32)
 
 
+def test_unpaired_target_draws_another_pairs_sketch(tmp_path, monkeypatch):
+    """With unpaired_target the CUT row's batches carry the sketch of another, randomly
+    drawn pair with its own crop (the draws replayed from the iteration's generator);
+    without it, none."""
+    import fss.training.loop as loop
+
+    seen = []
+    real_make_batch = loop.make_batch
+
+    def spy(data, i, flip, device, unpaired=None, crop=None, unpaired_crop=None, size=None):
+        if size is not None:  # a training step's (the sample grids pass no size)
+            seen.append((i, unpaired, crop, unpaired_crop))
+        return real_make_batch(data, i, flip, device, unpaired, crop, unpaired_crop, size)
+
+    monkeypatch.setattr(loop, "make_batch", spy)
+    d = _data()
+    train_row(_cfg(RowParams(unpaired_target=True), epochs=2, epochs_decay=0,
+                   iters_per_epoch=len(d), load_scale=1.25),
+              d, tmp_path / "u", tmp_path / "u.csv", tmp_path / "u.json", progress=False)
+    assert len(seen) == 2 * len(d)
+    assert all(u is not None and uc is not None for _, u, _, uc in seen)
+    assert any(u != i for i, u, _, _ in seen)            # another pair's sketch
+    assert any(c != uc for _, _, c, uc in seen)          # its own crop
+    seen.clear()
+    train_row(_cfg(RowParams(), epochs=1, epochs_decay=0), d, tmp_path / "p",
+              tmp_path / "p.csv", tmp_path / "p.json", progress=False)
+    assert seen and all(u is None and uc is None for _, u, _, uc in seen)
+
+
+def test_unpaired_target_only_for_plain_cut():
+    with pytest.raises(ParamsError, match="unpaired_target: only for a CUT row"):
+        RowParams(model="cut", sampling="dss", unpaired_target=True)
+    with pytest.raises(ParamsError, match="model pix2pix"):
+        RowParams(model="pix2pix", unpaired_target=True)
+
+
 def test_fallback_share_reported(tmp_path):
     d = _data()
     s = train_row(_cfg(RowParams(sampling="rcs")), d, tmp_path / "a", tmp_path / "a.csv",
@@ -133,6 +169,64 @@ def test_resume_refuses_other_settings(tmp_path, capsys):
     train_row(_cfg(row, epochs=1, epochs_decay=0, lr=1e-3), _data(), tmp_path,
               tmp_path / "c.csv", tmp_path / "s.json", progress=False)
     assert "other settings; starting anew" in capsys.readouterr().out
+
+
+def test_snapshot_due_counts_training_pairs():
+    from fss.training.loop import snapshot_due
+
+    assert [d for d in range(1, 10) if snapshot_due(d, 1, 3)] == [3, 6, 9]
+    # two processes: a step adds two pairs, and the step that passes a multiple snaps
+    assert [d for d in range(2, 13, 2) if snapshot_due(d, 2, 3)] == [4, 6, 10, 12]
+    assert not any(snapshot_due(d, 1, 0) for d in range(1, 10))
+
+
+def _weights(path):
+    return ckpt.load_generator(path).state_dict()
+
+
+def test_snapshots_at_fixed_iterations_and_resume_keeps_them(tmp_path):
+    """Snapshots every 2 iterations of a 2 x 3-iteration run: at 2, 4 and 6, each a model
+    file saying its iteration count, the last one the final generator; a run
+    interrupted after epoch 1 and resumed leaves the same files with the same weights."""
+    from fss.inference.model_file import read_model
+    from fss.training.loop import snapshot_iterations
+
+    row = RowParams(model="cut", sampling="dss", mask_input=True, pixel_losses=True)
+    cfg = _cfg(row, epochs=2, epochs_decay=1, snapshot_every=2)
+    a, b = tmp_path / "a", tmp_path / "b"
+    train_row(cfg, _data(), a, a / "c.csv", a / "s.json", progress=False)
+    snaps = snapshot_iterations(a)
+    assert list(snaps) == [2, 4, 6]
+    assert [read_model(p)[1].iterations for p in snaps.values()] == [2, 4, 6]
+    final = _weights(a / "generator.pt")
+    assert all(torch.equal(v, final[k]) for k, v in _weights(snaps[6]).items())
+    assert not all(torch.equal(v, final[k]) for k, v in _weights(snaps[2]).items())
+
+    with pytest.raises(_Interrupt):
+        train_row(cfg, _data(), b, b / "c.csv", b / "s.json", progress=False,
+                  tracker=_StopAt(2))
+    # the stop came after epoch 2's steps, before its checkpoint: as if killed inside
+    # epoch 2, drop that epoch's snapshots; the resumed run replays it
+    assert ckpt.load(b / "latest.pt")["epoch"] == 1
+    for n in (4, 6):
+        snapshot_iterations(b)[n].unlink()
+    train_row(cfg, _data(), b, b / "c.csv", b / "s.json", progress=False,
+              tracker=_StopAt(None))
+    assert list(snapshot_iterations(b)) == [2, 4, 6]
+    for n, p in snapshot_iterations(b).items():
+        want = _weights(snaps[n])
+        assert all(torch.equal(v, want[k]) for k, v in _weights(p).items()), n
+
+
+def test_a_fresh_start_drops_an_earlier_runs_snapshots(tmp_path):
+    from fss.training.loop import snapshot_iterations
+
+    cfg = _cfg(RowParams(), epochs=1, epochs_decay=0, snapshot_every=1)
+    train_row(cfg, _data(), tmp_path, tmp_path / "c.csv", tmp_path / "s.json", progress=False)
+    assert list(snapshot_iterations(tmp_path)) == [1, 2, 3]
+    train_row(replace(cfg, train=replace(cfg.train, snapshot_every=3)), _data(), tmp_path,
+              tmp_path / "c.csv", tmp_path / "s.json", progress=False)
+    assert list(snapshot_iterations(tmp_path)) == [3]
 
 
 def test_checkpoint_loads_ddp_prefixed_state(tmp_path):

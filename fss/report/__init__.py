@@ -17,6 +17,17 @@ from pathlib import Path
 from fss.io import atomic_dir, save_png, write_text
 from fss.metrics.table import METRICS, of_kind
 from fss.paths import PathsParams
+from fss.report.budget import (
+    FIGURE_METRICS,
+    FIGURE_PREFIX,
+    GROUPS,
+    budget_figure,
+    budget_section,
+    curve_rows,
+    figure_title,
+    profiles_with_points,
+    reference_lines,
+)
 from fss.report.cells import (
     NOT_RUN,
     STAR,
@@ -105,6 +116,8 @@ def render_report(inp: Inputs, figures: Sequence[tuple[str, str]], commit: str,
         table7(inp.recognition, trained),
         "## Figures", "",
     ]
+    budget = [f for f in figures if f[0].startswith(FIGURE_PREFIX)]
+    figures = [f for f in figures if f not in budget]
     if figures:
         for name, caption in figures:
             parts += [f"![{caption}](figures/{name})", "", f"*{caption}*", ""]
@@ -120,6 +133,7 @@ def render_report(inp: Inputs, figures: Sequence[tuple[str, str]], commit: str,
         training_table(inp.train, trained),
         dss_share_table(inp.train, trained),
         official_cut_table(inp.official_cut_reference, inp.official_cut),
+        budget_section(inp.curves, budget, _get(inp.params, "align.size")),
         rcs_section(inp.rcs),
         provenance(inp, commit, date),
         "## Deviations from the paper", "",
@@ -134,15 +148,36 @@ def write_figures(root: Path, inp: Inputs, out: Path) -> list[tuple[str, str]]:
     ids = figure_ids(inp.test_ids)
     written: list[tuple[str, str]] = []
     with atomic_dir(out / "figures") as tmp:
-        if not ids or inp.paths is None:
-            return written
-        default = int(_num(_get(inp.params, "align.size")) or 64)
-        for spec in figure_specs(root, inp.paths, inp.trained):
-            tiles = load_tiles(root, spec, ids)
-            grid = figure_grid(tiles, [c[0] for c in spec.columns], _tile_size(tiles, default))
-            save_png(tmp / f"{spec.name}.png", grid)
-            written.append((f"{spec.name}.png", spec.caption))
+        if ids and inp.paths is not None:
+            default = int(_num(_get(inp.params, "align.size")) or 64)
+            for spec in figure_specs(root, inp.paths, inp.trained):
+                tiles = load_tiles(root, spec, ids)
+                grid = figure_grid(tiles, [c[0] for c in spec.columns],
+                                   _tile_size(tiles, default))
+                save_png(tmp / f"{spec.name}.png", grid)
+                written.append((f"{spec.name}.png", spec.caption))
+        written += write_budget_figures(inp, tmp)
     return written
+
+
+def write_budget_figures(inp: Inputs, folder: Path) -> list[tuple[str, str]]:
+    """``budget_<profile>.png`` per profile with curve points; the floor and photo lines
+    only where the curves' image size is this report's (theirs were measured at it)."""
+    out = []
+    size = _get(inp.params, "align.size")
+    for profile in profiles_with_points(inp.curves):
+        curves = inp.curves[profile]
+        rows = curve_rows(curves)
+        sizes = {c.get("image_size") for runs in curves.values() for c in runs.values()}
+        same = size is not None and sizes == {size}
+        lines = {(g, m): reference_lines(inp.floor if same else None,
+                                         inp.rows.get("photo") if same else None, g, m)
+                 for g in GROUPS for m in FIGURE_METRICS}
+        title = figure_title(profile, curves, rows)
+        name = f"{FIGURE_PREFIX}{profile}.png"
+        save_png(folder / name, budget_figure(curves, rows, lines, title))
+        out.append((name, title))
+    return out
 
 
 def write_report(root: Path, out: Path, paths: PathsParams | None = None) -> Path:

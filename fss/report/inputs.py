@@ -38,6 +38,8 @@ class Inputs:
     # benchmarks/official_cut.py: official CUT's committed numbers and ours scored alike
     official_cut_reference: dict | None = None
     official_cut: dict | None = None  # metrics/official_cut.json
+    # the curve stage's files: profile -> row -> seed -> curve (fss.report.budget)
+    curves: dict[str, dict[str, dict[int, dict]]] = field(default_factory=dict)
 
     trained: list[str] = field(default_factory=list)  # trained_rows
     # where the files were read from, relative to the tree (None: built by hand)
@@ -203,6 +205,22 @@ def _evaluation_runs(path: Path) -> dict | None:
     return split_kid_spread(_evaluation(path))
 
 
+def load_curves(folder: Path) -> dict[str, dict[str, dict[int, dict]]]:
+    """``folder/<profile>/<row>/seed<k>.json``, every profile present (the budget curves
+    are made on their own profile, e.g. cpu_long, and read by any report)."""
+    out: dict[str, dict[str, dict[int, dict]]] = {}
+    if not folder.is_dir():
+        return out
+    for prof in sorted(p for p in folder.iterdir() if p.is_dir()):
+        rows = {row.name: runs for row in sorted(r for r in prof.iterdir() if r.is_dir())
+                if (runs := {s: d for s, f in seed_paths(prof, row.name).items()
+                             if (d := _json(f)) is not None
+                             and isinstance(d.get("points"), list)})}
+        if rows:
+            out[prof.name] = rows
+    return out
+
+
 def load_inputs(root: Path, paths: PathsParams | None = None) -> Inputs:
     """Everything under ``root`` the report reads: ``root/params.yaml`` and the files
     ``paths`` (relative to ``root``; default: that params file's ``paths``) name. A
@@ -244,5 +262,6 @@ def load_inputs(root: Path, paths: PathsParams | None = None) -> Inputs:
         files=metrics_files(m, seeds),
         official_cut_reference=_json(at.official_cut_reference),
         official_cut=_json(at.official_cut),
+        curves=load_curves(at.curves),
         paths=paths,
     )

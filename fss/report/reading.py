@@ -204,6 +204,8 @@ PAPER_SETTINGS: tuple[tuple[str, Any, str], ...] = (
     ("loss.nce_idt", True, "CUT's NCE identity term"),
     ("train.load_scale", 1.117, "crop augmentation's load scale (CUT: 286/256; 1 = no crop)"),
     ("model.init_type", "xavier", "weight init (CUT: xavier, gain 0.02)"),
+    ("model.gan_mode", "vanilla", "GAN loss (the paper's Eq. 11 is the log loss, `vanilla`; "
+                                  "official CUT's default is LSGAN)"),
     ("sampling.dss_threshold", 0.8, "DSS density threshold"),
     ("data.limit_per_split", 0, "images per subset/split (0 = all)"),
 )
@@ -265,7 +267,21 @@ def deviations(params: Mapping[str, Any], data_kind: str | None = None) -> list[
         if ours is None or ours == paper:
             continue
         out.append(f"{what}: {ours} (paper: {paper})" + _why(key, ours))
-    return out + list(METHOD_DEVIATIONS)
+    return out + _target_deviations(params) + list(METHOD_DEVIATIONS)
+
+
+def _target_deviations(params: Mapping[str, Any]) -> list[str]:
+    """The CUT rows' target: ours pairs it with the photo unless ``unpaired_target``."""
+    rows = params.get("rows") or {}
+    paired = [r for r, v in rows.items() if isinstance(v, Mapping) and v.get("model") == "cut"
+              and v.get("sampling") == "uniform" and not v.get("mask_input")
+              and not v.get("unpaired_target")]
+    if not paired:
+        return []
+    return [f"{', '.join(paired)} row: the discriminator and the NCE identity term see the "
+            "photo's own sketch (paired: the same crop and flip), where official CUT draws an "
+            "unpaired sketch with its own crop; `-S 'row@rows.cut=[cut,unpaired]'` switches "
+            "to CUT's sampling (one measured run: README, \"Measured: the unpaired target\")."]
 
 
 def _why(key: str, ours: Any) -> str:

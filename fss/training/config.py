@@ -96,6 +96,9 @@ class TrainParams:
     checkpoint_every: PosInt = 50  # epochs
     sample_every: PosInt = 50      # epochs between sample grids (and the last)
     sample_ids: NonNegInt = 3      # training pairs shown in each grid
+    # a generator snapshot (a model file) every N training iterations, for the budget
+    # curves (the curve stage scores them); 0 = none
+    snapshot_every: NonNegInt = 0
     threads: NonNegInt = 0         # torch CPU threads; 0 = torch's default
     # one training run per seed (a DVC matrix)
     seeds: Annotated[tuple[NonNegInt, ...], Field(min_length=1)] = (0,)
@@ -133,9 +136,19 @@ class RowParams:
     sampling: Literal[STRATEGIES] = "uniform"
     mask_input: bool = False
     pixel_losses: bool = False
+    # official CUT's target: D and the identity term see a sketch of another, randomly
+    # drawn pair with its own crop, where by default they see the photo's own sketch
+    unpaired_target: bool = False
     uses: dict[str, dict[str, Any]] | None = None
 
     def __post_init__(self) -> None:
+        if self.unpaired_target and (self.model != "cut" or self.sampling != "uniform"
+                                     or self.mask_input):
+            # the RCS maps and the mask belong to the photo: they would not fit a sketch
+            # of someone else (CycleGAN is unpaired already, pix2pix paired by design)
+            raise ParamsError("unpaired_target: only for a CUT row with uniform sampling and "
+                              f"no mask input (this row: model {self.model}, sampling "
+                              f"{self.sampling}, mask_input {self.mask_input})")
         if self.uses is not None:
             self.sections()  # the keys are exactly those read, and each value is valid
 

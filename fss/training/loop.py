@@ -10,9 +10,9 @@ rank 0 writes files and talks to MLflow."""
 
 from __future__ import annotations
 
-import csv
-import io
+import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -21,7 +21,7 @@ import torch
 from tqdm import tqdm
 
 from fss.errors import DivergenceError, UserError
-from fss.io import write_json, write_text
+from fss.io import write_csv_rows, write_json
 from fss.training import checkpoint as ckpt
 from fss.training import distributed
 from fss.training.config import TrainingConfig, TrainParams
@@ -65,8 +65,8 @@ def run_fingerprint(cfg: TrainingConfig, data: PairSet, world_size: int = 1) -> 
     """What a checkpoint must match to be resumed. Settings added after checkpoints
     existed enter only when they change the run, so older single-process checkpoints
     keep resuming: the seed list (cfg.seed is this run's seed) and the memory layout
-    never do, precision when not auto, the world size (it changes the trajectory:
-    W samples per step) when above 1."""
+    never do, precision when not auto, the snapshot interval when on, the world size
+    (it changes the trajectory: W samples per step) when above 1."""
     config = asdict(cfg)
     train = config["train"]
     train.pop("seeds", None)
@@ -74,6 +74,8 @@ def run_fingerprint(cfg: TrainingConfig, data: PairSet, world_size: int = 1) -> 
     train.pop("channels_last", None)
     if train.get("precision") == "auto":
         train.pop("precision")
+    if not train.get("snapshot_every"):  # on: a resumed run must keep its schedule
+        train.pop("snapshot_every", None)
     extra = {"world_size": world_size} if world_size > 1 else {}
     return ckpt.config_fingerprint(
         {"config": config, "ids": data.ids, "size": list(data.photos.shape[-2:]), **extra})
@@ -85,16 +87,28 @@ def nonfinite_weights(method: Method) -> list[str]:
             if any(not torch.isfinite(p).all() for p in n.parameters())]
 
 
-def _write_curves(path: Path, history: list[dict[str, float]]) -> None:
-    keys: list[str] = []
-    for h in history:
-        keys += [k for k in h if k not in keys]
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=keys)
-    w.writeheader()
-    for h in history:
-        w.writerow({k: (round(v, 6) if isinstance(v, float) else v) for k, v in h.items()})
-    write_text(path, buf.getvalue())
+SNAPSHOTS = "snapshots"   # the folder of a run's generator snapshots, in its model folder
+
+
+def snapshot_due(done: int, per_step: int, every: int) -> bool:
+    """Whether the step that brought the iteration count to ``done`` (``per_step``
+    training pairs a step: the world size) reached or passed a multiple of ``every``."""
+    return every > 0 and done // every > (done - per_step) // every
+
+
+def snapshot_path(out_dir: Path, iterations: int) -> Path:
+    return Path(out_dir) / SNAPSHOTS / f"iter_{iterations:07d}.pt"
+
+
+def snapshot_iterations(out_dir: Path) -> dict[int, Path]:
+    """``{iterations: model file}`` of the snapshots a run's folder holds, in order."""
+    folder = Path(out_dir) / SNAPSHOTS
+    found = {}
+    for p in folder.glob("iter_*.pt") if folder.is_dir() else ():
+        n = p.stem.removeprefix("iter_")
+        if n.isdigit():
+            found[int(n)] = p
+    return dict(sorted(found.items()))
 
 
 def _state(method: Method, epoch: int, history: list, fingerprint: str, run_id: str | None):
@@ -196,9 +210,12 @@ def _resume(method: Method, latest: Path, fingerprint: str, device: torch.device
 
 def _train_epoch(method: Method, data: PairSet, cfg: TrainingConfig, epoch: int, iters: int,
                  info: DistInfo, device: torch.device, bar: tqdm,
-                 scaled: PairSet | None = None) -> dict[str, float]:
+                 scaled: PairSet | None = None,
+                 snapshot: Callable[[int], None] | None = None) -> dict[str, float]:
     """One epoch; the mean of each loss over all samples of all processes. ``scaled``:
-    the pairs at the load size, cropped from in the epochs that crop."""
+    the pairs at the load size, cropped from in the epochs that crop; ``snapshot``
+    (rank 0's): called with the iteration count after each step that reaches a
+    multiple of ``train.snapshot_every``."""
     n, w = len(data), info.world_size
     src = scaled if scaled is not None and crops_in_epoch(cfg.train, epoch) else None
     order = epoch_order(n, cfg.seed, epoch)
@@ -209,18 +226,21 @@ def _train_epoch(method: Method, data: PairSet, cfg: TrainingConfig, epoch: int,
         gen = iteration_generator(cfg.seed, epoch, pos)
         flip = cfg.train.flip and bool(torch.rand(1, generator=gen) < 0.5)
         unpaired = (int(torch.randint(n, (1,), generator=gen))
-                    if cfg.row.model == "cyclegan" else None)
+                    if cfg.row.model == "cyclegan" or cfg.row.unpaired_target else None)
         crop = unpaired_crop = None
         if src is not None:
             room = src.size - data.size + 1
             crop = tuple(torch.randint(room, (2,), generator=gen).tolist())
-            if unpaired is not None:  # CycleGAN's other domain: its own crop, as unaligned
+            if unpaired is not None:  # the other pair's sketch: its own crop, as unaligned
                 unpaired_crop = tuple(torch.randint(room, (2,), generator=gen).tolist())
         pairs = src if src is not None else data
         batch = method.prepare(make_batch(pairs, order[pos % n], flip, device, unpaired,
                                           crop, unpaired_crop, data.size))
         for k, v in method.step(batch, gen).items():
             per_step.setdefault(k, []).append(v)
+        done = (epoch * steps + step + 1) * w   # training pairs seen by all processes
+        if snapshot is not None and snapshot_due(done, w, cfg.train.snapshot_every):
+            snapshot(done)
         bar.update(1)
     sums = epoch_sums(per_step, f"train {cfg.row_name}", epoch,
                       f" (rank {info.rank})" if w > 1 else "")
@@ -260,12 +280,19 @@ def _train(cfg: TrainingConfig, data: PairSet, out_dir: Path, curves_csv: Path,
     start, history, run_id = 0, [], None
     if resume:
         start, history, run_id = _resume(method, latest, fingerprint, device, cfg, main)
+    if start == 0 and main:  # a fresh start: snapshots of an earlier run are not this one's
+        shutil.rmtree(out_dir / SNAPSHOTS, ignore_errors=True)
     # Every process now holds rank 0's weights; and rank 0 must not replace latest.pt
     # while another still reads it.
     distributed.broadcast_parameters(method.nets.values())
     distributed.barrier()
     run = tracker(run_id) if tracker is not None and main else None
     run_id = run.run_id if run is not None else None
+
+    def snapshot(done: int) -> None:
+        # replayed steps after a resume rewrite the same file (atomically)
+        export_generator(method, snapshot_path(out_dir, done), cfg, data.size, model_meta,
+                         iterations=done)
 
     n = len(data)
     scaled = (data.scaled(load_size(data.size, t.load_scale))
@@ -283,7 +310,7 @@ def _train(cfg: TrainingConfig, data: PairSet, out_dir: Path, curves_csv: Path,
             te = time.time()
             try:
                 means = _train_epoch(method, data, cfg, epoch, iters, info, device, bar,
-                                     scaled)
+                                     scaled, snapshot if main else None)
                 bad = nonfinite_weights(method)
                 if bad:  # finite losses, yet a step left inf/NaN weights behind
                     raise DivergenceError(
@@ -332,7 +359,7 @@ def _epoch_outputs(method: Method, data: PairSet, cfg: TrainingConfig, epoch: in
                    out_dir: Path, curves_csv: Path, device: torch.device) -> None:
     """Rank 0's per-epoch files: curves, MLflow metrics, checkpoint, sample grid."""
     t, means = cfg.train, history[-1]
-    _write_curves(curves_csv, history)
+    write_csv_rows(curves_csv, history)
     if run is not None:
         run.log_metrics({k: v for k, v in means.items() if k not in ("epoch", "seconds")},
                         step=epoch + 1)

@@ -243,11 +243,18 @@ class CUTMethod(Method):
         g, d = self.nets["G"], self.nets["D"]
         lp, mode, layers = self.cfg.loss, self.cfg.model.gan_mode, self.cfg.model.nce_layers
         src = self.generator_input(batch.photo, batch.mask)
+        # what D calls real and the identity term encodes: the photo's own sketch, or
+        # (unpaired_target) another pair's; the pixel losses always use the photo's own
+        target = batch.sketch
+        if self.cfg.row.unpaired_target:
+            if batch.unpaired_sketch is None:
+                raise ValueError("unpaired_target: the batch has no unpaired sketch")
+            target = batch.unpaired_sketch
         if lp.nce_idt:
             # CUT runs photo and sketch through G as one batch of two (instance norm
             # keeps them independent); G(sketch) only feeds the identity term. The same
             # pass gives both terms' keys.
-            sketch_in = self.encoder_input_of_sketch(batch.sketch, batch.mask)
+            sketch_in = self.encoder_input_of_sketch(target, batch.mask)
             out, feats = self.amp(g.forward_with_features, torch.cat([src, sketch_in]), layers)
             fake, idt = out.chunk(2)
         else:
@@ -255,7 +262,7 @@ class CUTMethod(Method):
 
         d.requires_grad_(True)
         loss_d = 0.5 * (gan_loss(self.amp(d, fake.detach()), False, mode)
-                        + gan_loss(self.amp(d, batch.sketch), True, mode))
+                        + gan_loss(self.amp(d, target), True, mode))
         self.step_optimizers(["D"], loss_d)
 
         d.requires_grad_(False)

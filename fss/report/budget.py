@@ -1,0 +1,236 @@
+"""The budget-curve section: does FSS overtake CUT with training? From the curve stage's
+files (``paths.curves/<profile>/<row>/seed<k>.json``, a point per generator snapshot):
+mean ± std over seeds at each budget, the sentences (on each subset, the first budget
+at which fss's mean FID is below cut's, and which way the gap's trend points) and a
+figure of FID and DISTS against iterations. Pure: dicts in, markdown or an RGB array out."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from fss import published as pub
+
+# profile -> row -> seed -> curve (the curve stage's JSON)
+Curves = Mapping[str, Mapping[str, Mapping[int, Mapping[str, Any]]]]
+
+FIGURE_PREFIX = "budget_"           # figures/budget_<profile>.png
+FIGURE_METRICS = ("fid", "dists")
+COMPARED = ("fss", "cut")           # the sentences: the paper's method against its baseline
+GROUPS = (*pub.SUBSETS, "all")
+
+
+@dataclass(frozen=True)
+class Stat:
+    iteration: int
+    mean: float
+    std: float | None    # None with one seed
+    n: int
+
+
+def _value(point: Mapping[str, Any], group: str, metric: str) -> float | None:
+    d = point.get("all") if group == "all" else (point.get("subsets") or {}).get(group)
+    v = (d or {}).get(metric)
+    return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
+
+
+def curve_stats(runs: Mapping[int, Mapping[str, Any]], group: str, metric: str) -> list[Stat]:
+    """Mean and sample std over the seeds at each budget every seed reached (a seed cut
+    short would otherwise bend the mean where it stops)."""
+    values: dict[int, dict[int, float]] = {}
+    for seed, curve in runs.items():
+        for p in curve.get("points") or []:
+            v = _value(p, group, metric)
+            if v is not None:
+                values.setdefault(int(p["iteration"]), {})[seed] = v
+    out = []
+    for it in sorted(values):
+        vs = list(values[it].values())
+        if len(vs) != len(runs):
+            continue
+        mean = sum(vs) / len(vs)
+        std = (math.sqrt(sum((v - mean) ** 2 for v in vs) / (len(vs) - 1))
+               if len(vs) > 1 else None)
+        out.append(Stat(it, mean, std, len(vs)))
+    return out
+
+
+def first_below(a: Sequence[Stat], b: Sequence[Stat]) -> int | None:
+    """The first budget (both curves have) at which ``a``'s mean is below ``b``'s."""
+    bm = {s.iteration: s.mean for s in b}
+    return next((s.iteration for s in a if s.iteration in bm and s.mean < bm[s.iteration]),
+                None)
+
+
+def gap_trend(a: Sequence[Stat], b: Sequence[Stat]) -> tuple[list[tuple[int, float]], float | None]:
+    """The gap ``a - b`` at each common budget and its least-squares slope per 1,000
+    iterations (None with fewer than two budgets)."""
+    bm = {s.iteration: s.mean for s in b}
+    gap = [(s.iteration, s.mean - bm[s.iteration]) for s in a if s.iteration in bm]
+    if len(gap) < 2:
+        return gap, None
+    x = np.array([g[0] for g in gap], dtype=float) / 1000.0
+    y = np.array([g[1] for g in gap], dtype=float)
+    return gap, float(np.polyfit(x, y, 1)[0])
+
+
+def _seeds(runs: Mapping[int, Any]) -> str:
+    return ", ".join(str(s) for s in sorted(runs)) or "none"
+
+
+def _name(group: str) -> str:
+    return pub.SUBSET_NAMES.get(group, group)
+
+
+def crossing_sentence(runs_a: Mapping[int, Any], runs_b: Mapping[int, Any], group: str,
+                      a: str = "fss", b: str = "cut", metric: str = "FID") -> str:
+    """One subset's sentence: where ``a``'s mean FID first goes below ``b``'s, if it
+    does, and which way the gap's trend points (lower is better)."""
+    sa, sb = curve_stats(runs_a, group, "fid"), curve_stats(runs_b, group, "fid")
+    gap, slope = gap_trend(sa, sb)
+    if not gap:
+        return f"{_name(group)}: no budget with both {a} and {b} scored."
+    first = first_below(sa, sb)
+    last_it, last_gap = gap[-1]
+    head = (f"{_name(group)}: {a}'s mean {metric} is below {b}'s first at {first:,} iterations"
+            if first is not None else
+            f"{_name(group)}: {a}'s mean {metric} is never below {b}'s up to {last_it:,} "
+            "iterations")
+    tail = (f"; the gap ({a} − {b}) is {gap[0][1]:+.1f} at {gap[0][0]:,} and "
+            f"{last_gap:+.1f} at {last_it:,}")
+    if slope is None:
+        return head + tail + "."
+    if last_gap > 0:
+        way = ("narrowing, towards a crossing" if slope < 0
+               else "not narrowing: its trend points away from a crossing")
+    else:
+        way = ("widening in " + a + "'s favour" if slope < 0
+               else "narrowing: " + b + " is catching up")
+    return head + tail + f", a linear trend of {slope:+.1f} per 1,000 iterations ({way})."
+
+
+def budget_sentences(curves: Mapping[str, Mapping[int, Any]]) -> list[str]:
+    """The crossing sentence per subset and over all test images, for the compared rows."""
+    a, b = COMPARED
+    if a not in curves or b not in curves:
+        return []
+    groups = [g for g in GROUPS
+              if curve_stats(curves[a], g, "fid") and curve_stats(curves[b], g, "fid")]
+    return [crossing_sentence(curves[a], curves[b], g, a, b) for g in groups]
+
+
+def has_points(curves: Mapping[str, Mapping[int, Mapping[str, Any]]]) -> bool:
+    return any(c.get("points") for runs in curves.values() for c in runs.values())
+
+
+def profiles_with_points(all_curves: Curves) -> list[str]:
+    return [p for p, rows in all_curves.items() if has_points(rows)]
+
+
+def reference_lines(floor: Mapping[str, Any] | None, photo: Mapping[str, Any] | None,
+                    group: str, metric: str) -> dict[str, float]:
+    """The figure's horizontal lines: the real-sketch floor (FID only: it compares two
+    sets of real sketches) and the grayscale test photo."""
+    out = {}
+    for name, d, ok in (("real-sketch floor", floor, metric == "fid"),
+                        ("grayscale photo", photo, True)):
+        if d is None or not ok:
+            continue
+        v = _value(d, group, metric)
+        if v is not None:
+            out[name] = v
+    return out
+
+
+def budget_figure(curves: Mapping[str, Mapping[int, Any]], rows: Sequence[str],
+                  lines_of: Mapping[tuple[str, str], Mapping[str, float]],
+                  title: str) -> np.ndarray:
+    """FID (top) and DISTS (bottom) against iterations per subset, a line per row with
+    its ± std band; ``lines_of[(group, metric)]``: the reference lines. RGB uint8."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = [g for g in GROUPS if any(curve_stats(curves[r], g, "fid") for r in rows
+                                       if r in curves)]
+    fig, axes = plt.subplots(len(FIGURE_METRICS), max(len(groups), 1),
+                             figsize=(3.2 * max(len(groups), 1), 5.6), squeeze=False)
+    for j, g in enumerate(groups):
+        for i, metric in enumerate(FIGURE_METRICS):
+            ax = axes[i][j]
+            for r in rows:
+                st = curve_stats(curves.get(r, {}), g, metric)
+                if not st:
+                    continue
+                x = [s.iteration for s in st]
+                y = np.array([s.mean for s in st])
+                line, = ax.plot(x, y, marker="o", ms=3, label=r)
+                if all(s.std is not None for s in st):
+                    sd = np.array([s.std for s in st])
+                    ax.fill_between(x, y - sd, y + sd, color=line.get_color(), alpha=0.2)
+            for k, (name, v) in enumerate(sorted(lines_of.get((g, metric), {}).items())):
+                ax.axhline(v, color="0.4", ls=("--", ":")[k % 2], lw=1, label=name)
+            ax.set_title(f"{metric.upper()} · {_name(g)}", fontsize=9)
+            ax.tick_params(labelsize=7)
+            if i == len(FIGURE_METRICS) - 1:
+                ax.set_xlabel("training iterations", fontsize=8)
+    if groups:
+        axes[0][0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.canvas.draw()
+    rgb = np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+    plt.close(fig)
+    return rgb
+
+
+def figure_title(profile: str, curves: Mapping[str, Mapping[int, Any]],
+                 rows: Sequence[str]) -> str:
+    seeds = sorted({s for r in rows for s in curves.get(r, {})})
+    return (f"FID and DISTS against training iterations (profile {profile}, seeds "
+            f"{', '.join(map(str, seeds))}; mean ± std over seeds)")
+
+
+def curve_rows(curves: Mapping[str, Any]) -> list[str]:
+    """The rows of a profile's curves, in the ablation's order (Table 3's)."""
+    order = {r: i for i, r in enumerate(pub.TABLE3)}
+    return sorted(curves, key=lambda r: (order.get(r, len(order)), r))
+
+
+def budget_section(all_curves: Curves, figures: Sequence[tuple[str, str]],
+                   report_size: Any = None) -> str:
+    """The section's markdown: per profile with points, the figure, the seeds and the
+    sentences; the protocol note; a line saying how to make curves when there are none."""
+    parts = ["## Does FSS overtake CUT with training? (budget curves)", ""]
+    profiles = profiles_with_points(all_curves)
+    if not profiles:
+        parts += ["No budget curves yet: run a profile with generator snapshots "
+                  "(`train.snapshot_every`), e.g. `dvc exp run -S profile=cpu_long "
+                  "-S 'train.seeds=[0]' curve` (README, \"Budget curves\"); the curve stage's "
+                  "files are read from every profile.", ""]
+    shown = dict(figures)
+    for profile in profiles:
+        curves = all_curves[profile]
+        rows = curve_rows(curves)
+        sizes = {c.get("image_size") for runs in curves.values() for c in runs.values()}
+        parts += [f"**Profile {profile}**: " + "; ".join(
+            f"{r} seeds {_seeds(curves[r])} "
+            f"({len(curve_stats(curves[r], 'all', 'fid'))} budgets)" for r in rows) + ".", ""]
+        name = f"{FIGURE_PREFIX}{profile}.png"
+        if name in shown:
+            parts += [f"![{shown[name]}](figures/{name})", "", f"*{shown[name]}*", ""]
+            if report_size is not None and sizes != {report_size}:
+                parts += [f"(No reference lines: the curves are at {', '.join(map(str, sizes))} "
+                          f"px, this report's floor and photo at {report_size} px.)", ""]
+        parts += [f"- {s}" for s in budget_sentences(curves)]
+        parts += [""]
+    parts += ["Every table above reports each run's final model; no snapshot is chosen by a "
+              "test metric. CUT-family papers often report the best FID seen during "
+              "training, a protocol difference to keep in mind when comparing with the "
+              "paper's numbers.", ""]
+    return "\n".join(parts)
