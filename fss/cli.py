@@ -211,6 +211,67 @@ def gate_update(
     typer.echo(f"wrote {len(current)} metrics to {baseline}")
 
 
+@app.command("sweep-export")
+@one_line_errors
+def sweep_export_cmd(
+    key: Annotated[str, typer.Argument(help="The swept params key, e.g. loss.alpha.")],
+    row: Annotated[str, typer.Option(help="The row whose evaluations are read.")] = "fss",
+    source: Annotated[Path | None, typer.Option(
+        "--from", help="A saved `dvc exp show --json`; default: run it now.")] = None,
+    command: Annotated[str, typer.Option(
+        help="How the experiments were queued, quoted in the report.")] = "",
+    root: Annotated[Path, typer.Option(help=ROOT_HELP)] = Path("."),
+) -> None:
+    """Export a one-knob sweep's experiments for the report.
+
+    Reads `dvc exp show --json` (every experiment and the committed baseline), keeps
+    each value of KEY with the row's evaluation per seed, and writes them to
+    `paths.sweeps/<KEY>.json`, which the report stage reads (commit it).
+
+    Example: `fss sweep-export loss.alpha --row fss`
+    """
+    import json
+    import subprocess
+    from datetime import UTC, datetime
+
+    from fss.io import write_json
+    from fss.report.sweep import sweep_export
+
+    paths = _tree_paths(root)
+    if source is not None:
+        try:
+            exp_show = json.loads(source.read_text())
+        except (OSError, ValueError) as e:
+            raise UserError(f"{source}: not a readable `dvc exp show --json` "
+                            f"({' '.join(str(e).split())[:120]})") from None
+    else:
+        done = subprocess.run(["dvc", "exp", "show", "--json"], cwd=root, capture_output=True,
+                              text=True)
+        if done.returncode != 0:
+            raise UserError("dvc exp show --json failed: "
+                            + (done.stderr.strip().splitlines() or ["no output"])[-1])
+        exp_show = json.loads(done.stdout)
+    if not isinstance(exp_show, list):
+        raise UserError(f"{source or 'dvc exp show --json'}: not a list of revisions")
+    metrics_dir = str(read_paths_relative(root).metrics)
+    out = sweep_export(exp_show, key, row, metrics_dir, command,
+                       datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    if not out["points"]:
+        raise UserError(f"no experiment sets {key} and has {row}'s evaluation "
+                        f"({metrics_dir}/{row}/seed<k>.json): nothing written")
+    target = paths.sweeps / f"{key}.json"
+    write_json(target, out)
+    typer.echo(f"wrote {target}: {key} = "
+               + ", ".join(f"{p['value']} ({len(p['seeds'])} seed(s))" for p in out["points"]))
+
+
+def read_paths_relative(root: Path) -> PathsParams:
+    """The tree's ``paths`` as params.yaml spells them (relative to its root)."""
+    from fss.paths import read_paths
+
+    return read_paths(root / PARAMS)
+
+
 @app.command("summary")
 @one_line_errors
 def summary_cmd(

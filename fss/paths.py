@@ -47,6 +47,7 @@ class PathsParams:
     metrics: RepoPath               # evaluate: <row>/seed<k>.json, <reference>.json
     curves: RepoPath                # curve: <profile>/<row>/seed<k>.json
     curve_plots: RepoPath           # curve: <profile>/<row>/seed<k>.csv
+    sweeps: RepoPath                # `fss sweep-export`: <key>.json, committed
     recognition: RepoPath
     recognition_hits: RepoPath
     ablation_tests: RepoPath

@@ -90,7 +90,7 @@ def test_figure_is_an_image_with_a_panel_per_subset():
     assert img.std() > 0
 
 
-def test_report_reads_every_profiles_curves_and_draws_them(tree):
+def test_report_reads_every_profiles_curves_and_draws_them(tree):  # noqa: F811
     c = tree / "metrics" / "curves"
     for row, fids in (("cut", [120, 110, 100]), ("fss", [200, 120, 90]),
                       ("mask", [180, 150, 130])):

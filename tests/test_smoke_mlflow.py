@@ -77,6 +77,49 @@ def test_one_run_per_trained_model_with_curves_model_and_test_metrics(store):
         assert got == pytest.approx(expected), where
 
 
+def test_budget_curves_are_step_metrics_of_the_runs(store):
+    """Each curve row's run holds its curve as budget.<metric>.<subset> at step =
+    iterations (MLflow's chart view draws FID against iterations), equal to the curve
+    stage's file; the smoke profile snapshots, so the curves have points."""
+    from fss.evaluation.curves import MLFLOW_PREFIX, flat_metrics
+    from fss.params import read_params
+
+    client, trained = store
+    params = read_params(REPO / "params.yaml")
+    assert params.train.snapshot_every > 0, "the smoke profile should take snapshots"
+    for row in params.curves.rows:
+        for seed in params.train.seeds:
+            curve = json.loads(params.paths.curve_file(params.meta.profile, f"{row}/seed{seed}")
+                               .read_text())
+            assert curve["points"], f"{row}/seed{seed}: an empty curve"
+            run_id = trained[(row, seed)][RUN_ID_KEY]
+            history = client.get_metric_history(run_id, MLFLOW_PREFIX + "fid.all")
+            assert sorted(m.step for m in history) == [p["iteration"] for p in curve["points"]]
+            got = {m.step: m.value for m in history}
+            want = {p["iteration"]: flat_metrics(p)["fid.all"] for p in curve["points"]}
+            assert got == pytest.approx(want), f"{row}/seed{seed}"
+
+
+def test_dvc_plots_draw_the_budget_curves(store, tmp_path):
+    """`dvc plots show` renders each curve file with FID against iterations."""
+    import subprocess
+    import sys
+
+    from fss.params import read_params
+
+    params = read_params(REPO / "params.yaml")
+    dvc = Path(sys.executable).with_name("dvc")
+    out = subprocess.run([str(dvc), "plots", "show", "--json", "-o", str(tmp_path)],
+                         cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]
+    shown = json.loads(out.stdout)
+    for row in params.curves.rows:
+        name = str(params.paths.curve_plot(params.meta.profile, f"{row}/seed0"))
+        assert name in shown, f"{name} not among {sorted(shown)[:8]}"
+        data = json.dumps(shown[name])
+        assert "iteration" in data and "fid.all" in data, name
+
+
 def test_reference_rows_are_runs_of_their_own(store):
     client, _ = store
     exp = client.get_experiment_by_name(EXPERIMENT)

@@ -59,6 +59,7 @@ from fss.report.reading import (
     setup_summary,
     weights_hash,
 )
+from fss.report.sweep import sweep_section
 from fss.report.tables import (
     ablation_section,
     all_images_table,
@@ -134,6 +135,7 @@ def render_report(inp: Inputs, figures: Sequence[tuple[str, str]], commit: str,
         dss_share_table(inp.train, trained),
         official_cut_table(inp.official_cut_reference, inp.official_cut),
         budget_section(inp.curves, budget, _get(inp.params, "align.size")),
+        sweep_section(inp.sweeps),
         rcs_section(inp.rcs),
         provenance(inp, commit, date),
         "## Deviations from the paper", "",

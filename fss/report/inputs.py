@@ -40,6 +40,8 @@ class Inputs:
     official_cut: dict | None = None  # metrics/official_cut.json
     # the curve stage's files: profile -> row -> seed -> curve (fss.report.budget)
     curves: dict[str, dict[str, dict[int, dict]]] = field(default_factory=dict)
+    # `fss sweep-export`'s files: params key -> export (fss.report.sweep)
+    sweeps: dict[str, dict] = field(default_factory=dict)
 
     trained: list[str] = field(default_factory=list)  # trained_rows
     # where the files were read from, relative to the tree (None: built by hand)
@@ -263,5 +265,8 @@ def load_inputs(root: Path, paths: PathsParams | None = None) -> Inputs:
         official_cut_reference=_json(at.official_cut_reference),
         official_cut=_json(at.official_cut),
         curves=load_curves(at.curves),
+        sweeps={f.stem: d for f in sorted(at.sweeps.glob("*.json"))
+                if (d := _json(f)) is not None and isinstance(d.get("points"), list)}
+        if at.sweeps.is_dir() else {},
         paths=paths,
     )

@@ -1,0 +1,171 @@
+"""A one-knob sweep run the way DVC users run one (``dvc exp run --queue -S
+loss.alpha=...``), exported from ``dvc exp show --json`` to a small committed file the
+report reads (``paths.sweeps/<key>.json``), and the report's section on it: per value,
+the row's metrics per subset (mean ± std over its seeds) and sentences on what the knob
+does. Pure but for ``export_sweep``'s writing."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fss import published as pub
+
+# What the section shows of each experiment, per subset (lower / higher is better as in
+# fss.metrics.table).
+SWEEP_METRICS = ("fid", "ssim", "lpips", "dists")
+
+
+def _dotted(d: Mapping[str, Any], key: str) -> Any:
+    for part in key.split("."):
+        if not isinstance(d, Mapping) or part not in d:
+            return None
+        d = d[part]
+    return d
+
+
+def _revs(exp_show: Sequence[Mapping[str, Any]]):
+    """Every committed revision and experiment of ``dvc exp show --json`` (not the
+    workspace, which repeats one of them), each once: (name, rev, data)."""
+    seen = set()
+    for base in exp_show:
+        if base.get("rev") != "workspace" and base.get("data"):
+            yield base.get("name") or base["rev"][:7], base["rev"], base["data"]
+            seen.add(base["rev"])
+        for exp in base.get("experiments") or []:
+            for r in exp.get("revs") or []:
+                if r.get("rev") in seen or not r.get("data") or r.get("error"):
+                    continue
+                seen.add(r["rev"])
+                yield r.get("name") or exp.get("name") or r["rev"][:7], r["rev"], r["data"]
+
+
+def _means(d: Any) -> dict[str, float]:
+    if not isinstance(d, Mapping):
+        return {}
+    return {k: float(v) for k, v in d.items() if k in SWEEP_METRICS
+            and isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)}
+
+
+def sweep_points(exp_show: Sequence[Mapping[str, Any]], key: str, row: str,
+                 metrics_dir: str, params_file: str = "params.yaml") -> list[dict[str, Any]]:
+    """One point per experiment (and committed baseline) that has ``row``'s evaluation:
+    ``{"exp", "rev", "value" (of ``key``), "seeds": {seed: {"subsets", "all"}}}``, in
+    the order of the key's value. ``metrics_dir``: ``paths.metrics`` as the experiments'
+    files name it."""
+    folder = re.escape(f"{metrics_dir.rstrip('/')}/{row}")
+    pattern = re.compile(rf"^{folder}/seed(\d+)\.json$")
+    by_value: dict[Any, dict[str, Any]] = {}
+    for name, rev, data in _revs(exp_show):
+        value = _dotted(((data.get("params") or {}).get(params_file) or {}).get("data") or {},
+                        key)
+        seeds = {}
+        for path, m in (data.get("metrics") or {}).items():
+            hit = pattern.match(path)
+            d = (m or {}).get("data")
+            if hit and isinstance(d, Mapping) and isinstance(d.get("subsets"), Mapping):
+                seeds[int(hit.group(1))] = {
+                    "subsets": {s: _means(v) for s, v in d["subsets"].items()},
+                    "all": _means(d.get("all"))}
+        if value is None or not seeds:
+            continue
+        # one point per value: a later experiment with the same value and more seeds wins
+        if value not in by_value or len(seeds) > len(by_value[value]["seeds"]):
+            by_value[value] = {"exp": name, "rev": rev, "value": value,
+                               "seeds": dict(sorted(seeds.items()))}
+    def order(v: Any) -> tuple:
+        number = isinstance(v, int | float) and not isinstance(v, bool)
+        return (0, float(v), "") if number else (1, 0.0, str(v))
+
+    return [by_value[v] for v in sorted(by_value, key=order)]
+
+
+def _stat(point: Mapping[str, Any], group: str, metric: str) -> tuple[float, float | None] | None:
+    vals = []
+    for run in point["seeds"].values():
+        d = run.get("all") if group == "all" else (run.get("subsets") or {}).get(group)
+        v = (d or {}).get(metric)
+        if v is not None:
+            vals.append(float(v))
+    if len(vals) != len(point["seeds"]) or not vals:
+        return None
+    mean = sum(vals) / len(vals)
+    std = (math.sqrt(sum((v - mean) ** 2 for v in vals) / (len(vals) - 1))
+           if len(vals) > 1 else None)
+    return mean, std
+
+
+def _cell(s: tuple[float, float | None] | None, decimals: int) -> str:
+    if s is None:
+        return "—"
+    mean, std = s
+    return f"{mean:.{decimals}f}" + (f" ± {std:.{decimals}f}" if std is not None else "")
+
+
+DECIMALS = {"fid": 1, "ssim": 4, "lpips": 4, "dists": 4}
+LOWER_IS_BETTER = {"fid": True, "ssim": False, "lpips": True, "dists": True}
+
+
+def sweep_sentences(points: Sequence[Mapping[str, Any]], key: str) -> list[str]:
+    """Per metric over all test images: where along the knob it is best and worst, and
+    whether it moves one way (monotone) as the knob grows."""
+    out = []
+    for metric in SWEEP_METRICS:
+        stats = [(p["value"], _stat(p, "all", metric)) for p in points]
+        stats = [(v, s[0]) for v, s in stats if s is not None]
+        if len(stats) < 2:
+            continue
+        lower = LOWER_IS_BETTER[metric]
+        best = min(stats, key=lambda t: t[1] if lower else -t[1])
+        worst = max(stats, key=lambda t: t[1] if lower else -t[1])
+        diffs = [b[1] - a[1] for a, b in zip(stats, stats[1:], strict=False)]
+        shape = ("rises with it" if all(d > 0 for d in diffs) else
+                 "falls with it" if all(d < 0 for d in diffs) else "is not monotone in it")
+        dec = DECIMALS[metric]
+        out.append(f"{metric.upper()} (all test images) {shape}: best at {key} = {best[0]} "
+                   f"({best[1]:.{dec}f}), worst at {worst[0]} ({worst[1]:.{dec}f}).")
+    return out
+
+
+def sweep_section(sweeps: Mapping[str, Mapping[str, Any]]) -> str:
+    """The markdown for every committed sweep (``{key: export}``)."""
+    parts = []
+    for key, sweep in sweeps.items():
+        points = sweep.get("points") or []
+        if not points:
+            continue
+        row = sweep.get("row", "fss")
+        parts += [f"## What `{key}` does ({row} row, profile {sweep.get('profile', '?')})", "",
+                  f"One `dvc exp run` per value (`{sweep.get('command', '')}`), exported from "
+                  f"`dvc exp show --json` at {sweep.get('exported', '?')}; mean ± std over each "
+                  "experiment's seeds.", ""]
+        groups = [*pub.SUBSETS, "all"]
+        header = ["`" + key + "`", "seeds",
+                  *[f"{m.upper()} {pub.SUBSET_NAMES.get(g, g)}" for m in SWEEP_METRICS
+                    for g in (groups if m == "fid" else ["all"])]]
+        lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for p in points:
+            cells = [str(p["value"]), ", ".join(map(str, p["seeds"]))]
+            for m in SWEEP_METRICS:
+                for g in (groups if m == "fid" else ["all"]):
+                    cells.append(_cell(_stat(p, g, m), DECIMALS[m]))
+            lines.append("| " + " | ".join(cells) + " |")
+        parts += [*lines, ""]
+        parts += [f"- {s}" for s in sweep_sentences(points, key)] + [""]
+    return "\n".join(parts)
+
+
+def sweep_export(exp_show: Sequence[Mapping[str, Any]], key: str, row: str, metrics_dir: str,
+                 command: str, exported: str) -> dict[str, Any]:
+    """The committed file's content: the points and what made them."""
+    points = sweep_points(exp_show, key, row, metrics_dir)
+    profiles = set()
+    for _, rev, data in _revs(exp_show):
+        if any(p["rev"] == rev for p in points):
+            prof = _dotted(((data.get("params") or {}).get("params.yaml") or {}).get("data")
+                           or {}, "meta.profile")
+            profiles.add(str(prof))
+    return {"key": key, "row": row, "profile": ", ".join(sorted(profiles)),
+            "command": command, "exported": exported, "points": points}

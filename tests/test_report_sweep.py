@@ -1,0 +1,111 @@
+"""The loss.alpha sweep: points read from `dvc exp show --json`'s shape, one per value
+(the committed baseline included), the export command, and the report's section."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from fss.cli import app
+from fss.report.sweep import sweep_export, sweep_points, sweep_section, sweep_sentences
+
+
+def _rev(rev, name, alpha, fids, profile="cpu"):
+    """One revision as `dvc exp show --json` gives it: params.yaml's data and each
+    metrics file's data (a seed per entry of ``fids``)."""
+    metrics = {f"metrics/fss/seed{s}.json": {"data": {
+        "subsets": {"cuhk": {"fid": f, "ssim": 0.5, "n": 3}, "ar": {"fid": f + 10}},
+        "all": {"fid": f - 5, "ssim": 0.5 - f / 1000, "lpips": 0.3, "dists": 0.2,
+                "ssim_ci": [0.4, 0.6]}}} for s, f in enumerate(fids)}
+    metrics["metrics/cut/seed0.json"] = {"data": {"subsets": {"cuhk": {"fid": 1.0}}}}
+    return {"rev": rev, "name": name, "data": {
+        "rev": rev, "params": {"params.yaml": {"data": {"meta": {"profile": profile},
+                                                        "loss": {"alpha": alpha}}}},
+        "metrics": metrics}, "error": None, "experiments": None}
+
+
+def _exp_show():
+    base = _rev("b" * 40, "main", 100.0, [150.0, 160.0, 170.0])
+    base["experiments"] = [
+        {"name": "a10", "revs": [_rev("1" * 40, "a10", 10, [120.0, 130.0, 125.0])]},
+        {"name": "a0", "revs": [_rev("0" * 40, "a0", 0, [200.0, 210.0])]},
+        {"name": "a30", "revs": [_rev("3" * 40, "a30", 30, [140.0])]},
+        {"name": "broken", "revs": [{**_rev("9" * 40, "broken", 50, [1.0]),
+                                     "error": {"msg": "failed"}}]},
+    ]
+    workspace = _rev("workspace", None, 100.0, [150.0, 160.0, 170.0])
+    return [workspace, base]
+
+
+def test_points_one_per_value_in_order_without_the_workspace_or_failures():
+    pts = sweep_points(_exp_show(), "loss.alpha", "fss", "metrics")
+    assert [p["value"] for p in pts] == [0, 10, 30, 100.0]
+    assert [p["exp"] for p in pts] == ["a0", "a10", "a30", "main"]
+    assert list(pts[0]["seeds"]) == [0, 1]
+    # only the sweep's metrics, the means (no intervals, no counts)
+    assert pts[1]["seeds"][2] == {"subsets": {"cuhk": {"fid": 125.0, "ssim": 0.5},
+                                              "ar": {"fid": 135.0}},
+                                  "all": {"fid": 120.0, "ssim": 0.375, "lpips": 0.3,
+                                          "dists": 0.2}}
+    assert sweep_points(_exp_show(), "loss.beta", "fss", "metrics") == []
+
+
+def test_sentences_say_where_each_metric_is_best_and_its_shape():
+    pts = sweep_points(_exp_show(), "loss.alpha", "fss", "metrics")
+    lines = sweep_sentences(pts, "loss.alpha")
+    fid = next(ln for ln in lines if ln.startswith("FID"))
+    # all-images FID means: alpha 0: 200, 10: 120, 30: 135, 100: 155
+    assert fid == ("FID (all test images) is not monotone in it: best at loss.alpha = 10 "
+                   "(120.0), worst at 0 (200.0).")
+    assert not any(ln.startswith("LPIPS") and "rises" in ln for ln in lines)
+
+
+def test_section_table_has_a_line_per_value_with_mean_and_std():
+    export = sweep_export(_exp_show(), "loss.alpha", "fss", "metrics",
+                          "dvc exp run --queue -S loss.alpha=...", "2026-12-02 21:00 UTC")
+    assert export["profile"] == "cpu"
+    text = sweep_section({"loss.alpha": export})
+    assert "## What `loss.alpha` does (fss row, profile cpu)" in text
+    line = next(ln for ln in text.splitlines() if ln.startswith("| 10 |"))
+    assert line.startswith("| 10 | 0, 1, 2 | 125.0 ± 5.0 | 135.0 ± 5.0 | — | 120.0 ± 5.0 |")
+    one = next(ln for ln in text.splitlines() if ln.startswith("| 30 |"))
+    assert "| 30 | 0 | 140.0 | 150.0 |" in one        # one seed: no spread
+    assert sweep_section({}) == ""
+
+
+def test_export_command_writes_the_committed_file(tmp_path):
+    import yaml
+
+    from tests.test_report import REPO_PARAMS
+
+    paths = yaml.safe_load(REPO_PARAMS.read_text())["paths"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"paths": paths}))
+    src = tmp_path / "exp_show.json"
+    src.write_text(json.dumps(_exp_show()))
+    r = CliRunner().invoke(app, ["sweep-export", "loss.alpha", "--from", str(src),
+                                 "--root", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    out = json.loads((tmp_path / paths["sweeps"] / "loss.alpha.json").read_text())
+    assert [p["value"] for p in out["points"]] == [0, 10, 30, 100.0]
+    r = CliRunner().invoke(app, ["sweep-export", "loss.beta", "--from", str(src),
+                                 "--root", str(tmp_path)])
+    assert r.exit_code == 2 and "nothing written" in r.output
+    assert not (tmp_path / paths["sweeps"] / "loss.beta.json").exists()
+    src.write_text("{not json")
+    r = CliRunner().invoke(app, ["sweep-export", "loss.alpha", "--from", str(src),
+                                 "--root", str(tmp_path)])
+    assert r.exit_code == 2 and "exp_show.json: not a readable" in r.output
+
+
+@pytest.mark.parametrize("shape", ["[]", "{}"])
+def test_export_of_nothing_is_one_line(tmp_path, shape):
+    import yaml
+
+    from tests.test_report import REPO_PARAMS
+
+    paths = yaml.safe_load(REPO_PARAMS.read_text())["paths"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"paths": paths}))
+    (tmp_path / "e.json").write_text(shape)
+    r = CliRunner().invoke(app, ["sweep-export", "loss.alpha", "--from",
+                                 str(tmp_path / "e.json"), "--root", str(tmp_path)])
+    assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1
