@@ -29,6 +29,7 @@ def evaluate(*rows: str) -> set[str]:
 
 
 REFERENCES = {"evaluate_reference@photo", "evaluate_reference@mean_sketch"}
+CURVES = {f"curve@{r}-0" for r in ("cut", "mask", "fss")}   # conf's curves.rows
 
 # override -> the stages it makes stale (besides `download`, always re-verified). The
 # report reads every setting it compares with the paper's.
@@ -46,16 +47,21 @@ TABLE = {
     "model.ngf=32": train(*ABLATION, *BASELINES) | {"report"},
     "masks.threshold=0.4": {"masks"} | train(*ABLATION, *BASELINES),
     "train.lr=0.001": train(*ABLATION, *BASELINES) | {"report"},
-    "evaluate.perceptual=[fsim]": evaluate(*ABLATION, *BASELINES) | REFERENCES | {"report"},
-    "evaluate.kid_subsets=10": (evaluate(*ABLATION, *BASELINES) | REFERENCES
+    "evaluate.perceptual=[fsim]": (evaluate(*ABLATION, *BASELINES) | REFERENCES | CURVES
+                                   | {"report"}),
+    "evaluate.kid_subsets=10": (evaluate(*ABLATION, *BASELINES) | REFERENCES | CURVES
                                 | {"fid_reference", "report"}),
-    "evaluate.bootstrap_resamples=10": (evaluate(*ABLATION, *BASELINES) | REFERENCES
+    "evaluate.bootstrap_resamples=10": (evaluate(*ABLATION, *BASELINES) | REFERENCES | CURVES
                                         | {"recognize", "ablation_tests", "report"}),
+    # snapshots are training outputs, and the curve stage scores them
+    "train.snapshot_every=603": train(*ABLATION, *BASELINES) | CURVES | {"report"},
+    # official CUT's unpaired target: a row feature, so only that row retrains
+    "row@rows.cut=[cut,unpaired]": train("cut"),
     "recognize.margin=16": {"recognize"},
     "rcs.epochs=3": {"pretrain_rcs"},
     "align.size=128": ({"align", "pretrain_rcs", "fid_reference", "recognize", "report"}
                        | train(*ABLATION, *BASELINES) | evaluate(*ABLATION, *BASELINES)
-                       | REFERENCES),
+                       | REFERENCES | CURVES),
 }
 
 
