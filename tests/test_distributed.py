@@ -154,13 +154,19 @@ def test_fingerprint_counts_world_size_only_above_one():
 
     cfg, data = _cfg(), _data()
     legacy = asdict(cfg)
-    for k in ("seeds", "baseline_seeds", "precision", "channels_last"):  # not in old checkpoints
+    # not in old checkpoints
+    for k in ("seeds", "baseline_seeds", "precision", "channels_last", "snapshot_every"):
         legacy["train"].pop(k)
+    legacy["row"].pop("unpaired_target")
     old = ckpt.config_fingerprint({"config": legacy, "ids": data.ids, "size": [32, 32]})
     assert run_fingerprint(cfg, data) == old
     assert run_fingerprint(cfg, data, world_size=2) != old
     assert run_fingerprint(_cfg(channels_last="always"), data) == old
     assert run_fingerprint(_cfg(precision="bf16"), data) != old
+    assert run_fingerprint(_cfg(snapshot_every=5), data) != old
+    plain = _cfg(RowParams())
+    unpaired = replace(plain, row=RowParams(unpaired_target=True))
+    assert run_fingerprint(unpaired, data) != run_fingerprint(plain, data)
 
 
 def test_env_info_reads_torchrun_variables():

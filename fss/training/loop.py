@@ -65,7 +65,8 @@ def run_fingerprint(cfg: TrainingConfig, data: PairSet, world_size: int = 1) -> 
     """What a checkpoint must match to be resumed. Settings added after checkpoints
     existed enter only when they change the run, so older single-process checkpoints
     keep resuming: the seed list (cfg.seed is this run's seed) and the memory layout
-    never do, precision when not auto, the snapshot interval when on, the world size
+    never do, precision when not auto, the snapshot interval and the unpaired target
+    when on, the world size
     (it changes the trajectory: W samples per step) when above 1."""
     config = asdict(cfg)
     train = config["train"]
@@ -76,6 +77,8 @@ def run_fingerprint(cfg: TrainingConfig, data: PairSet, world_size: int = 1) -> 
         train.pop("precision")
     if not train.get("snapshot_every"):  # on: a resumed run must keep its schedule
         train.pop("snapshot_every", None)
+    if not config["row"].get("unpaired_target"):
+        config["row"].pop("unpaired_target", None)
     extra = {"world_size": world_size} if world_size > 1 else {}
     return ckpt.config_fingerprint(
         {"config": config, "ids": data.ids, "size": list(data.photos.shape[-2:]), **extra})
