@@ -112,12 +112,19 @@ def test_dvc_plots_draw_the_budget_curves(store, tmp_path):
     out = subprocess.run([str(dvc), "plots", "show", "--json", "-o", str(tmp_path)],
                          cwd=REPO, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
-    shown = json.loads(out.stdout)
+    shown = json.loads(out.stdout)["data"]
     for row in params.curves.rows:
         name = str(params.paths.curve_plot(params.meta.profile, f"{row}/seed0"))
         assert name in shown, f"{name} not among {sorted(shown)[:8]}"
-        data = json.dumps(shown[name])
-        assert "iteration" in data and "fid.all" in data, name
+        spec = shown[name][0]["content"]
+        assert spec["encoding"]["x"]["field"] == "iteration", name
+        # the y field as Vega-Lite reads it (DVC escapes the dot of fid.all)
+        assert '"field": "fid\\\\.all"' in json.dumps(spec["layer"]), name
+        values = spec["data"]["values"]
+        curve = json.loads(params.paths.curve_file(params.meta.profile, f"{row}/seed0")
+                           .read_text())
+        assert [int(v["iteration"]) for v in values] == [p["iteration"]
+                                                        for p in curve["points"]], name
 
 
 def test_reference_rows_are_runs_of_their_own(store):

@@ -79,7 +79,9 @@ def gap_trend(a: Sequence[Stat], b: Sequence[Stat]) -> tuple[list[tuple[int, flo
 
 
 def _seeds(runs: Mapping[int, Any]) -> str:
-    return ", ".join(str(s) for s in sorted(runs)) or "none"
+    """'seed 0' / 'seeds 0, 1, 2'."""
+    return ("seed " if len(runs) == 1 else "seeds ") + (", ".join(str(s) for s in sorted(runs))
+                                                      or "none")
 
 
 def _name(group: str) -> str:
@@ -192,8 +194,8 @@ def budget_figure(curves: Mapping[str, Mapping[int, Any]], rows: Sequence[str],
 def figure_title(profile: str, curves: Mapping[str, Mapping[int, Any]],
                  rows: Sequence[str]) -> str:
     seeds = sorted({s for r in rows for s in curves.get(r, {})})
-    return (f"FID and DISTS against training iterations (profile {profile}, seeds "
-            f"{', '.join(map(str, seeds))}; mean ± std over seeds)")
+    return (f"FID and DISTS against training iterations (profile {profile}, "
+            f"{_seeds(dict.fromkeys(seeds))}; mean ± std over seeds)")
 
 
 def curve_rows(curves: Mapping[str, Any]) -> list[str]:
@@ -219,7 +221,7 @@ def budget_section(all_curves: Curves, figures: Sequence[tuple[str, str]],
         rows = curve_rows(curves)
         sizes = {c.get("image_size") for runs in curves.values() for c in runs.values()}
         parts += [f"**Profile {profile}**: " + "; ".join(
-            f"{r} seeds {_seeds(curves[r])} "
+            f"{r} {_seeds(curves[r])} "
             f"({len(curve_stats(curves[r], 'all', 'fid'))} budgets)" for r in rows) + ".", ""]
         name = f"{FIGURE_PREFIX}{profile}.png"
         if name in shown:
