@@ -235,9 +235,10 @@ def sweep_export_cmd(
     from datetime import UTC, datetime
 
     from fss.io import write_json
+    from fss.paths import read_paths
     from fss.report.sweep import sweep_export
 
-    paths = _tree_paths(root)
+    spelled = read_paths(root / PARAMS)   # as the experiments' metrics files name them
     if source is not None:
         try:
             exp_show = json.loads(source.read_text())
@@ -253,23 +254,16 @@ def sweep_export_cmd(
         exp_show = json.loads(done.stdout)
     if not isinstance(exp_show, list):
         raise UserError(f"{source or 'dvc exp show --json'}: not a list of revisions")
-    metrics_dir = str(read_paths_relative(root).metrics)
+    metrics_dir = str(spelled.metrics)
     out = sweep_export(exp_show, key, row, metrics_dir, command,
                        datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"))
     if not out["points"]:
         raise UserError(f"no experiment sets {key} and has {row}'s evaluation "
                         f"({metrics_dir}/{row}/seed<k>.json): nothing written")
-    target = paths.sweeps / f"{key}.json"
+    target = spelled.under(root).sweeps / f"{key}.json"
     write_json(target, out)
     typer.echo(f"wrote {target}: {key} = "
                + ", ".join(f"{p['value']} ({len(p['seeds'])} seed(s))" for p in out["points"]))
-
-
-def read_paths_relative(root: Path) -> PathsParams:
-    """The tree's ``paths`` as params.yaml spells them (relative to its root)."""
-    from fss.paths import read_paths
-
-    return read_paths(root / PARAMS)
 
 
 @app.command("summary")

@@ -334,6 +334,21 @@ def training_run(run_name: str, params: dict[str, Any], tags: dict[str, str],
     return t.run_id, True
 
 
+def model_run(row: str, seed: int, params: dict[str, Any], profile: str, paths: Any
+              ) -> tuple[str, bool]:
+    """(run id, made now) of the training run of ``row`` / ``seed``, for the stages that
+    log into a trained model's run after training (evaluate, curve): found through the
+    id its training metrics record, or adopted from its files (``training_run``) under
+    ``paths`` (``fss.paths.PathsParams``), with the same tags either way."""
+    from fss.runs import run_name
+
+    name = run_name(row, seed)
+    tags = {"row": row, "seed": str(seed), "profile": profile, "git_commit": git_commit(),
+            "dvc_exp": os.environ.get("DVC_EXP_NAME", ""), "stage": "train"}
+    return training_run(f"train-{row}-seed{seed}", params, tags, paths.model_dir(name),
+                        paths.train_plot(name), paths.train_metrics_file(name))
+
+
 def reference_run(row: str, params: dict[str, Any], tags: dict[str, str],
                   metrics: dict[str, Any], metrics_file: Path) -> str:
     """A reference row (grayscale photo, mean sketch, real-sketch floor) as a run of its

@@ -4,8 +4,6 @@ it is -> paths.curves/<profile>/<row>/seed<k>.json, paths.curve_plots/<same>.csv
 plots) and MLflow step metrics (budget.<metric>.<subset>) in the run's training run. A
 run without snapshots gets an empty curve."""
 
-import os
-
 import typer
 
 from fss.device import resolve_device
@@ -60,14 +58,9 @@ def main(row: str = typer.Argument(..., help="An ablation row of curves.rows (cu
 def log_curve(row, seed, profile, raw_params, points, curve_file, paths) -> None:
     """The curve as step metrics of the row's training run (found, or adopted from the
     files, as the evaluate stage does)."""
-    from fss.tracking import git_commit, log_to_run, training_run
+    from fss.tracking import log_to_run, model_run
 
-    name = run_name(row, seed)
-    tags = {"row": row, "seed": str(seed), "profile": profile, "git_commit": git_commit(),
-            "dvc_exp": os.environ.get("DVC_EXP_NAME", ""), "stage": "train"}
-    run_id, _ = training_run(f"train-{row}-seed{seed}", raw_params, tags,
-                             paths.model_dir(name), paths.train_plot(name),
-                             paths.train_metrics_file(name))
+    run_id, _ = model_run(row, seed, raw_params, profile, paths)
     log_to_run(run_id, {}, [(curve_file, "curve")], steps=mlflow_steps(points))
 
 

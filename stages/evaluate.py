@@ -75,24 +75,14 @@ def log_to_mlflow(row: str, seed: int, kind: str, profile: str, params: dict, me
                   metrics_file: Path, paths: PathsParams) -> None:
     """A trained row's test metrics into its training run (found through the run id
     the training metrics record); a reference row as a run of its own."""
-    from fss.tracking import (
-        evaluation_metrics,
-        git_commit,
-        log_to_run,
-        reference_run,
-        training_run,
-    )
+    from fss.tracking import evaluation_metrics, git_commit, log_to_run, model_run, reference_run
 
-    tags = {"row": row, "profile": profile, "git_commit": git_commit(),
-            "dvc_exp": os.environ.get("DVC_EXP_NAME", "")}
     if kind != "trained":
-        reference_run(row, params, {**tags, "stage": "evaluate"}, metrics, metrics_file)
+        tags = {"row": row, "profile": profile, "git_commit": git_commit(),
+                "dvc_exp": os.environ.get("DVC_EXP_NAME", ""), "stage": "evaluate"}
+        reference_run(row, params, tags, metrics, metrics_file)
         return
-    name = run_name(row, seed)
-    run_id, made = training_run(f"train-{row}-seed{seed}", params,
-                                {**tags, "seed": str(seed), "stage": "train"},
-                                paths.model_dir(name), paths.train_plot(name),
-                                paths.train_metrics_file(name))
+    run_id, made = model_run(row, seed, params, profile, paths)
     if made:
         print(f"evaluate {row}: no MLflow run of this model in the store (trained "
               f"elsewhere or restored by DVC): made run {run_id} from its files")

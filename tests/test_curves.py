@@ -10,13 +10,13 @@ import torch
 from fss.evaluation.curves import (
     curve_point,
     curve_table,
-    flat_metrics,
     mlflow_steps,
     score_snapshots,
     snapshot_scorer,
 )
 from fss.evaluation.evaluate import EvaluateParams, evaluate_results, read_test_pairs, synthesize
 from fss.io import write_csv_rows
+from fss.tracking import evaluation_metrics
 from tests.conftest import tiny_model_file
 from tests.test_evaluation import _dataset
 
@@ -33,7 +33,8 @@ def test_a_point_keeps_the_means_only():
                  "subsets": {"cuhk": {"fid": 80.5, "ssim": 0.41},
                              "ar": {"fid": 90.0, "ssim": 0.38}},
                  "all": {"fid": 70.25, "ssim": 0.395, "kid_std": 1.5}}
-    assert flat_metrics(p)["fid.cuhk"] == 80.5 and flat_metrics(p)["ssim.all"] == 0.395
+    named = evaluation_metrics(p)
+    assert named["fid.cuhk"] == 80.5 and named["ssim.all"] == 0.395
 
 
 def test_table_and_mlflow_steps_name_metric_and_subset():

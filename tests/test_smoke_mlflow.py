@@ -81,7 +81,7 @@ def test_budget_curves_are_step_metrics_of_the_runs(store):
     """Each curve row's run holds its curve as budget.<metric>.<subset> at step =
     iterations (MLflow's chart view draws FID against iterations), equal to the curve
     stage's file; the smoke profile snapshots, so the curves have points."""
-    from fss.evaluation.curves import MLFLOW_PREFIX, flat_metrics
+    from fss.evaluation.curves import MLFLOW_PREFIX
     from fss.params import read_params
 
     client, trained = store
@@ -96,7 +96,7 @@ def test_budget_curves_are_step_metrics_of_the_runs(store):
             history = client.get_metric_history(run_id, MLFLOW_PREFIX + "fid.all")
             assert sorted(m.step for m in history) == [p["iteration"] for p in curve["points"]]
             got = {m.step: m.value for m in history}
-            want = {p["iteration"]: flat_metrics(p)["fid.all"] for p in curve["points"]}
+            want = {p["iteration"]: evaluation_metrics(p)["fid.all"] for p in curve["points"]}
             assert got == pytest.approx(want), f"{row}/seed{seed}"
 
 

@@ -19,6 +19,7 @@ from typing import Annotated, Any
 from pydantic import Field
 
 from fss.published import SUBSETS
+from fss.tracking import evaluation_metrics
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,8 @@ class CurveParams:
     rows: Annotated[tuple[str, ...], Field(min_length=1)] = ("cut", "mask", "fss")
 
 # The MLflow key of a curve point: ``budget.fid.cuhk`` at step = iterations, beside the
-# final model's ``fid.cuhk`` (fss.tracking.evaluation_metrics' names).
+# final model's ``fid.cuhk`` (a point is named as an evaluation is:
+# fss.tracking.evaluation_metrics).
 MLFLOW_PREFIX = "budget."
 
 
@@ -54,24 +56,13 @@ def score_snapshots(snapshots: Mapping[int, Path], score: Callable[[Path], Mappi
     return points
 
 
-def flat_metrics(point: Mapping[str, Any]) -> dict[str, float]:
-    """``{"fid.cuhk": ..., "ssim.all": ...}``: a point's numbers named as the MLflow
-    metrics of an evaluation are (``<metric>.<subset>``)."""
-    out = {}
-    groups = [*(point.get("subsets") or {}).items(), ("all", point.get("all") or {})]
-    for subset, values in groups:
-        for k, v in values.items():
-            out[f"{k}.{subset}"] = v
-    return out
-
-
 def curve_table(points: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The curve as CSV rows for DVC plots: ``iteration`` then ``<metric>.<subset>``
     columns in a fixed order (subsets as the paper orders them, then all)."""
     order = {s: i for i, s in enumerate([*SUBSETS, "all"])}
     rows = []
     for p in points:
-        flat = flat_metrics(p)
+        flat = evaluation_metrics(p)
         cols = sorted(flat, key=lambda k: (k.split(".", 1)[0],
                                            order.get(k.split(".", 1)[1], len(order))))
         rows.append({"iteration": p["iteration"], **{k: flat[k] for k in cols}})
@@ -81,7 +72,8 @@ def curve_table(points: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
 def mlflow_steps(points: list[Mapping[str, Any]]) -> list[tuple[int, dict[str, float]]]:
     """(step, metrics) per point for MLflow: ``budget.<metric>.<subset>`` at step =
     iterations, so the run's chart view draws each against training iterations."""
-    return [(int(p["iteration"]), {MLFLOW_PREFIX + k: v for k, v in flat_metrics(p).items()})
+    return [(int(p["iteration"]),
+             {MLFLOW_PREFIX + k: v for k, v in evaluation_metrics(p).items()})
             for p in points]
 
 

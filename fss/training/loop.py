@@ -66,8 +66,8 @@ def run_fingerprint(cfg: TrainingConfig, data: PairSet, world_size: int = 1) -> 
     existed enter only when they change the run, so older single-process checkpoints
     keep resuming: the seed list (cfg.seed is this run's seed) and the memory layout
     never do, precision when not auto, the snapshot interval and the unpaired target
-    when on, the world size
-    (it changes the trajectory: W samples per step) when above 1."""
+    when on, the world size (it changes the trajectory: W samples per step) when above
+    1."""
     config = asdict(cfg)
     train = config["train"]
     train.pop("seeds", None)
