@@ -15,6 +15,7 @@ from fss.report.budget import (
     curve_stats,
     first_below,
     gap_trend,
+    stays_below_from,
 )
 from tests.test_report import _write, tree  # noqa: F401  (the fixture tree)
 
@@ -56,6 +57,32 @@ def test_crossing_found_and_trend_towards_fss():
     s = crossing_sentence(fss, cut, "ar")
     assert s.startswith("AR: fss's mean FID is below cut's first at 2,412 iterations")
     assert "+85.0 at 603 and -20.0 at 2,412" in s and "in fss's favour" in s
+    assert "at 1 of 4 budgets, at every budget from 2,412 on;" in s
+    # fss std 7.1 (70 vs 80), cut 0: a 20-point gap is outside the seeds' spread
+    assert s.endswith("At 2,412 the gap (-20.0) is larger than the seed std of fss and cut "
+                      "together (7.1 + 0.0, 2 seeds).")
+
+
+def test_a_curve_that_crosses_back_is_not_called_below_from_its_first_crossing():
+    cut = _runs("cut", [100, 100, 100, 100, 100], [100, 100, 100, 100, 100])
+    fss = _runs("fss", [120, 90, 110, 95, 90], [120, 90, 110, 95, 90])
+    s = crossing_sentence(fss, cut, "all")
+    assert "first at 1,206 iterations, at 3 of 5 budgets, at every budget from 2,412 on" in s
+    back = crossing_sentence(_runs("fss", [90, 110], [90, 110]), _runs("cut", [100, 100],
+                                                                      [100, 100]), "all")
+    assert "first at 603 iterations, at 1 of 2 budgets, not at the last;" in back
+    assert stays_below_from([(1, -1.0), (2, 3.0), (3, -2.0), (4, -1.0)]) == 3
+    assert stays_below_from([(1, -1.0), (2, 0.0)]) is None
+
+
+def test_a_gap_inside_the_seed_spread_is_not_called_a_difference():
+    fss = _runs("fss", [80, 70], [100, 90])           # std 14.1 at both budgets
+    cut = _runs("cut", [90, 85], [90, 85])
+    s = crossing_sentence(fss, cut, "cuhk")
+    assert ("At 1,206 the gap (-5.0) is within the seed std of fss and cut together "
+            "(14.1 + 0.0, 2 seeds): not a difference between the methods") in s
+    one = crossing_sentence(_runs("fss", [80, 70]), _runs("cut", [90, 85]), "cuhk")
+    assert one.endswith("One seed: no spread to judge the gap by.")
 
 
 def test_never_crosses_says_so_and_which_way_the_gap_points():

@@ -1,8 +1,9 @@
 """The budget-curve section: does FSS overtake CUT with training? From the curve stage's
 files (``paths.curves/<profile>/<row>/seed<k>.json``, a point per generator snapshot):
 mean ± std over seeds at each budget, the sentences (on each subset, the first budget
-at which fss's mean FID is below cut's, and which way the gap's trend points) and a
-figure of FID and DISTS against iterations. Pure: dicts in, markdown or an RGB array out."""
+at which fss's mean FID is below cut's and whether it stays below, which way the gap's
+trend points, and whether the last gap is larger than the seeds' spread) and a figure
+of FID and DISTS against iterations. Pure: dicts in, markdown or an RGB array out."""
 
 from __future__ import annotations
 
@@ -98,21 +99,62 @@ def crossing_sentence(runs_a: Mapping[int, Any], runs_b: Mapping[int, Any], grou
         return f"{_name(group)}: no budget with both {a} and {b} scored."
     first = first_below(sa, sb)
     last_it, last_gap = gap[-1]
-    head = (f"{_name(group)}: {a}'s mean {metric} is below {b}'s first at {first:,} iterations"
-            if first is not None else
-            f"{_name(group)}: {a}'s mean {metric} is never below {b}'s up to {last_it:,} "
-            "iterations")
+    below = [it for it, g in gap if g < 0]
+    if first is None:
+        head = (f"{_name(group)}: {a}'s mean {metric} is never below {b}'s up to "
+                f"{last_it:,} iterations")
+    else:
+        # "first below" alone would read as "from then on" on a curve that crosses back
+        since = stays_below_from(gap)
+        where = (f"at every budget from {since:,} on" if since is not None
+                 else "not at the last")
+        head = (f"{_name(group)}: {a}'s mean {metric} is below {b}'s first at {first:,} "
+                f"iterations, at {len(below)} of {len(gap)} budgets, {where}")
     tail = (f"; the gap ({a} − {b}) is {gap[0][1]:+.1f} at {gap[0][0]:,} and "
             f"{last_gap:+.1f} at {last_it:,}")
+    spread = spread_clause(sa, sb, a, b)
     if slope is None:
-        return head + tail + "."
+        return head + tail + ". " + spread
     if last_gap > 0:
         way = ("narrowing, towards a crossing" if slope < 0
                else "not narrowing: its trend points away from a crossing")
     else:
         way = ("widening in " + a + "'s favour" if slope < 0
                else "narrowing: " + b + " is catching up")
-    return head + tail + f", a linear trend of {slope:+.1f} per 1,000 iterations ({way})."
+    return (head + tail + f", a linear trend of {slope:+.1f} per 1,000 iterations ({way}). "
+            + spread)
+
+
+def stays_below_from(gap: Sequence[tuple[int, float]]) -> int | None:
+    """The earliest budget from which the gap is negative at every later budget (None
+    when it is not negative at the last)."""
+    since = None
+    for it, g in reversed(gap):
+        if g >= 0:
+            break
+        since = it
+    return since
+
+
+def spread_clause(a: Sequence[Stat], b: Sequence[Stat], name_a: str = "fss",
+                  name_b: str = "cut") -> str:
+    """Whether the last common budget's gap is larger than the two rows' seed std
+    together: a difference inside it is one re-training with other seeds can undo."""
+    bm = {s.iteration: s for s in b}
+    common = [s for s in a if s.iteration in bm]
+    if not common:
+        return ""
+    sa = common[-1]
+    sb = bm[sa.iteration]
+    if sa.std is None or sb.std is None:
+        return "One seed: no spread to judge the gap by."
+    gap, spread = sa.mean - sb.mean, sa.std + sb.std
+    verdict = ("larger than" if abs(gap) > spread else "within")
+    seeds = f"{min(sa.n, sb.n)} seeds"
+    return (f"At {sa.iteration:,} the gap ({gap:+.1f}) is {verdict} the seed std of "
+            f"{name_a} and {name_b} together ({sa.std:.1f} + {sb.std:.1f}, {seeds})"
+            + ("." if verdict == "larger than" else
+               ": not a difference between the methods on these seeds."))
 
 
 def budget_sentences(curves: Mapping[str, Mapping[int, Any]]) -> list[str]:
