@@ -14,10 +14,11 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import tempfile
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from fss.io import atomic_file
 
 
 class WeightsError(RuntimeError):
@@ -176,29 +177,25 @@ def _where_to_get(w: WeightFile) -> str:
     return f"it comes from {w.source}"
 
 
-def _verify(w: WeightFile, path: Path) -> Path:
+def _verify(w: WeightFile, path: Path, shown: Path | None = None) -> Path:
+    """``path`` if its sha256 is the registry's; ``shown``: the name the error gives
+    (a download's destination, not the temp file it is written to)."""
     digest = sha256_of(path)
     if not digest.startswith(w.sha256):
         raise WeightsMismatch(
-            f"{path}: sha256 {digest[:12]}... does not match the registry's "
+            f"{shown or path}: sha256 {digest[:12]}... does not match the registry's "
             f"{w.sha256[:12]}... for '{w.name}' ({w.what}); replace the file "
-            f"({_where_to_get(w)})", path)
+            f"({_where_to_get(w)})", shown or path)
     return path
 
 
 def _download(w: WeightFile, dest: Path) -> Path:
     assert w.url is not None
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=dest.name, suffix=".part")
-    os.close(fd)
-    try:
+    with atomic_file(dest) as tmp:
         with urllib.request.urlopen(w.url, timeout=30) as r, open(tmp, "wb") as f:
             shutil.copyfileobj(r, f)
-        _verify(w, Path(tmp))
-        os.replace(tmp, dest)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        _verify(w, tmp, shown=dest)
     return dest
 
 

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -82,6 +83,24 @@ def test_save_load_roundtrip(tmp_path):
     for a, b in zip(net(x), back(x), strict=True):
         assert torch.equal(a, b)
     assert [p.name for p in path.parent.iterdir()] == ["rcs.pt"]
+
+
+def test_save_that_fails_midway_leaves_no_file_and_names_the_checkpoint(tmp_path,
+                                                                         monkeypatch):
+    import errno
+
+    import fss.rcs.net as rcs_net
+
+    def full_disk(obj, f):
+        Path(f).write_bytes(b"half a checkpoint")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(rcs_net.torch, "save", full_disk)
+    path = tmp_path / "rcs" / "rcs.pt"
+    with pytest.raises(OSError) as e:
+        save_rcs(path, RCSNet(SMALL), SMALL)
+    assert e.value.errno == errno.ENOSPC and e.value.filename == str(path)
+    assert list(path.parent.iterdir()) == []
 
 
 def test_face_mesh_output(weights_dir):

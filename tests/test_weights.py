@@ -60,7 +60,24 @@ def test_failed_download_is_one_line(monkeypatch, tmp_path):
     monkeypatch.setenv("FSS_CACHE", str(tmp_path / "c"))
     with pytest.raises(weights.WeightsError, match="download from http://127.0.0.1:9/dl.pt failed"):
         weights.resolve("dl")
-    assert not list((tmp_path / "c").rglob("*.part"))
+    assert not [f for f in (tmp_path / "c").rglob("*") if f.is_file()]   # no temp file
+
+
+def test_downloaded_file_with_the_wrong_sha256_is_not_kept(monkeypatch, tmp_path):
+    import io
+
+    entry = weights.WeightFile("dl", "dl.pt", "0" * 64, "x", url="http://example.invalid/dl.pt")
+    monkeypatch.setitem(weights.REGISTRY, "dl", entry)
+    monkeypatch.setenv("FSS_WEIGHTS", str(tmp_path / "w"))
+    monkeypatch.setenv("FSS_CACHE", str(tmp_path / "c"))
+    monkeypatch.setattr(weights.urllib.request, "urlopen",
+                        lambda url, timeout: io.BytesIO(b"not the weights"))
+    with pytest.raises(weights.WeightsError) as e:
+        weights.resolve("dl")
+    dest = tmp_path / "c" / "weights" / "dl.pt"
+    # the message names where the file was going, not the temp name it was written to
+    assert str(e.value).startswith(f"{dest}: sha256 ") and ".tmp-" not in str(e.value)
+    assert not [f for f in (tmp_path / "c").rglob("*") if f.is_file()]
 
 
 def test_shared_weights_verify(weights_dir):

@@ -24,6 +24,8 @@ from pathlib import Path
 
 from PIL import Image
 
+from fss.io import atomic_dir, atomic_file
+
 SUBSETS = ("cuhk", "ar", "xm2vts")
 SPLITS = ("train", "test")
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp"}
@@ -341,24 +343,21 @@ def fetch_official(cache: Path) -> Path:
         dest = cache / name
         if dest.exists():
             continue
-        tmp = dest.with_suffix(".part")
         try:
-            with urllib.request.urlopen(url, timeout=60) as r, open(tmp, "wb") as f:
+            with atomic_file(dest) as tmp, urllib.request.urlopen(url, timeout=60) as r, \
+                    open(tmp, "wb") as f:
                 shutil.copyfileobj(r, f)
         except OSError as e:
-            tmp.unlink(missing_ok=True)
             raise CufsError(
                 f"{url}: download failed ({e}); put the CUFS folder somewhere local and set "
                 f"FSS_CUFS (or data.source) to it"
             ) from e
-        os.replace(tmp, dest)
     return cache
 
 
 def write_raw(pairs: list[Pair], out: Path, provenance: dict[str, str]) -> None:
     """Copy the verified pairs to ``out`` atomically: photos/, sketches/, manifest.csv,
     source.csv (where they came from)."""
-    from fss.io import atomic_dir
     from fss.weights import sha256_of
 
     with atomic_dir(out) as tmp:

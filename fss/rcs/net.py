@@ -3,8 +3,6 @@ map A (channel branch) and a FACE map B (fused channel + spatial branch)."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +13,7 @@ from pydantic import Field
 from torch import nn
 
 from fss.config import Fraction, NonNegFloat, NonNegInt, PosFloat, PosInt
+from fss.io import atomic_file
 
 
 @dataclass(frozen=True)
@@ -132,13 +131,7 @@ def save_rcs(path: Path, net: RCSNet, p: RCSParams) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}", suffix=".tmp")
-    os.close(fd)
-    try:
+    with atomic_file(path) as tmp:
         torch.save({"params": asdict(p), "state_dict": state}, tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
