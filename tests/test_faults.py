@@ -378,6 +378,34 @@ def test_sketch_into_a_full_disk(tmp_path, monkeypatch, stub_detector):
     assert rows[2]["reason"].startswith("not sketched: the output failed at p1_jpg.png")
 
 
+def test_sketch_into_a_disk_full_from_the_first_byte_leaves_no_folder(tmp_path, monkeypatch,
+                                                                      stub_detector):
+    """Every write fails, sketches.csv too: one line naming the first failed sketch and
+    the CSV, and the output folders this run made (``-o`` two levels deep, and the
+    mirrored sub-folder) are not left behind empty."""
+    import fss.io
+
+    def full(path, *a, **k):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    args = _sketch_args(tmp_path)
+    (tmp_path / "in" / "sub").mkdir()
+    shutil.copy(tmp_path / "in" / "p0.jpg", tmp_path / "in" / "sub" / "q.jpg")
+    (tmp_path / "in" / "p0.jpg").unlink()      # the first photo is the sub-folder's
+    (tmp_path / "in" / "p1.jpg").unlink()
+    (tmp_path / "in" / "p2.jpg").unlink()
+    args[args.index("-o") + 1] = str(tmp_path / "new" / "out")
+    monkeypatch.setattr(fss.io, "save_png", full)
+    monkeypatch.setattr(fss.io, "write_text", full)
+    before = snapshot(tmp_path)
+    r = CliRunner().invoke(app, args)
+    assert_one_line_exit_2(r, "q_jpg.png: No space left on device; ")
+    assert "sketches.csv: No space left on device; 0 of 1 photos sketched, no sketches.csv " \
+           "written" in r.stderr
+    assert snapshot(tmp_path) == before
+    assert not (tmp_path / "new").exists()
+
+
 def test_sketch_into_a_read_only_filesystem(tmp_path, monkeypatch, stub_detector):
     """EROFS on the output is found before any photo is read; nothing is written.
     (Simulated: the check's probe file and every later write raise EROFS.)"""
@@ -567,6 +595,31 @@ def test_export_into_a_full_disk_names_the_output_and_leaves_no_temp(tmp_path, m
     r = CliRunner().invoke(app, ["export", str(model), "-o", str(tmp_path / "q" / "g.onnx")])
     assert_one_line_exit_2(r, "q/g.onnx: No space left on device")
     assert os.listdir(tmp_path / "q") == []
+
+
+def test_torchscript_export_into_a_full_disk_is_one_line_and_leaves_nothing(tmp_path,
+                                                                           monkeypatch):
+    """torch's C++ writer aborts the process on a full disk, so the file is serialised
+    in memory and written by Python: ENOSPC half-way is one line naming -o."""
+    model = tiny_model_file(tmp_path / "m" / "g.pt")
+    real_save, targets = torch.jit.save, []
+
+    def in_memory_only(m, f, *a, **k):
+        targets.append(f)
+        real_save(m, f, *a, **k)
+
+    def full(self, data):
+        with open(self, "wb") as f:
+            f.write(bytes(data)[:10])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(torch.jit, "save", in_memory_only)
+    monkeypatch.setattr(Path, "write_bytes", full)
+    r = CliRunner().invoke(app, ["export", str(model), "--format", "torchscript",
+                                 "-o", str(tmp_path / "q" / "g.ts.pt")])
+    assert_one_line_exit_2(r, "q/g.ts.pt: No space left on device")
+    assert os.listdir(tmp_path / "q") == []
+    assert len(targets) == 1 and not isinstance(targets[0], str | Path)   # never a path
 
 
 def test_a_checkpoint_save_into_a_full_disk_is_one_error_naming_it(tmp_path, monkeypatch):

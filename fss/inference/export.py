@@ -127,9 +127,14 @@ def export_torchscript(model: Path, out: Path) -> None:
         # format that C++ (libtorch) and older runtimes load without Python.
         warnings.simplefilter("ignore")
         traced = torch.jit.trace(g, x, check_trace=False)
-    with _written(out) as tmp, warnings.catch_warnings():
+    # Serialised in memory and written by Python: torch's C++ file writer aborts the
+    # whole process on a full disk, where a Python write raises ENOSPC we can report.
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.jit.save(traced, str(tmp), _extra_files={METADATA_KEY: json.dumps(info.to_dict())})
+        torch.jit.save(traced, buf, _extra_files={METADATA_KEY: json.dumps(info.to_dict())})
+    with _written(out) as tmp:
+        tmp.write_bytes(buf.getbuffer())
 
 
 def onnx_info(path: Path) -> ModelInfo:

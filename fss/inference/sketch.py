@@ -224,7 +224,7 @@ def prepare_output(photos: list[Path], source: Path, out: Path,
         raise OutputError(f"{shown(existing[0])}: exists{more}; pass --overwrite to replace")
     # Made for the check and removed again: a command that fails later (a bad model
     # file) leaves no empty folder behind.
-    made = [d for d in [out, *out.parents] if not d.exists()]
+    made = _missing_folders(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=out, prefix=".fss-write-check-"):
@@ -232,10 +232,19 @@ def prepare_output(photos: list[Path], source: Path, out: Path,
     except OSError as e:
         raise OutputError(f"{shown(out)}: cannot write there ({e.strerror or e})") from None
     finally:
-        for d in made:  # deepest first
-            with contextlib.suppress(OSError):
-                d.rmdir()
+        _remove_empty(made)
     return targets
+
+
+def _missing_folders(folder: Path) -> list[Path]:
+    return [d for d in [folder, *folder.parents] if not d.exists()]
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove those of ``folders`` that are empty, deepest first."""
+    for d in sorted(set(folders), key=lambda d: len(d.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            d.rmdir()
 
 
 def write_report(out: Path, results: list[Outcome]) -> Path:
@@ -271,7 +280,8 @@ def sketch_photos(photos: Iterable[Path], source: Path, out: Path, sketcher: Ske
     removed whatever fails. A write the output refuses (full, read-only, quota) stops
     the run: the photos not reached are listed as such. ``out/sketches.csv`` is
     written last in every case, listing every input; then an ``OutputError`` names
-    the write that failed."""
+    the write that failed. When sketches.csv cannot be written either (a disk full
+    from the first byte), the folders this run made and left empty are removed."""
     from tqdm import tqdm
 
     from fss.io import save_png_atomic
@@ -279,6 +289,7 @@ def sketch_photos(photos: Iterable[Path], source: Path, out: Path, sketcher: Ske
     photos = list(photos)
     results: list[Outcome] = []
     fault: tuple[Path, OSError] | None = None
+    made = _missing_folders(out)
     out.mkdir(parents=True, exist_ok=True)
     for path in tqdm(photos, desc="sketch", unit="photo", disable=not progress or len(photos) < 2):
         if fault is not None:
@@ -297,6 +308,7 @@ def sketch_photos(photos: Iterable[Path], source: Path, out: Path, sketcher: Ske
             results.append(Outcome(path, None, _reason(e)))
             continue
         try:
+            made += _missing_folders(target.parent)
             target.parent.mkdir(parents=True, exist_ok=True)
             save_png_atomic(target, sketch)
             results.append(Outcome(path, target))
@@ -304,9 +316,15 @@ def sketch_photos(photos: Iterable[Path], source: Path, out: Path, sketcher: Ske
             results.append(Outcome(path, None, _reason(e)))
             if e.errno in OUTPUT_FAULTS:
                 fault = (target, e)
-    write_report(out, results)
+    done = sum(r.error is None for r in results)
+    try:
+        write_report(out, results)
+    except OSError as e:
+        _remove_empty(made)
+        first = f"{shown(fault[0])}: {fault[1].strerror}; " if fault is not None else ""
+        raise OutputError(f"{first}{shown(out / CSV_NAME)}: {e.strerror or e}; {done} of "
+                          f"{len(results)} photos sketched, no sketches.csv written") from None
     if fault is not None:
-        done = sum(r.error is None for r in results)
         raise OutputError(f"{shown(fault[0])}: {fault[1].strerror}; {done} of {len(results)} "
                           f"photos sketched, every input listed in {shown(out / CSV_NAME)}")
     return results
