@@ -232,6 +232,7 @@ def sweep_export_cmd(
     """
     import json
     import subprocess
+    import sys
     from datetime import UTC, datetime
 
     from fss.io import write_json
@@ -246,12 +247,21 @@ def sweep_export_cmd(
             raise UserError(f"{source}: not a readable `dvc exp show --json` "
                             f"({' '.join(str(e).split())[:120]})") from None
     else:
-        done = subprocess.run(["dvc", "exp", "show", "--json"], cwd=root, capture_output=True,
-                              text=True)
+        # this interpreter's dvc (a required dependency), not whichever is first on PATH
+        try:
+            done = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--json"],
+                                  cwd=root, capture_output=True, text=True)
+        except OSError as e:
+            raise UserError(f"dvc exp show --json could not run ({e.strerror or e})") from None
         if done.returncode != 0:
             raise UserError("dvc exp show --json failed: "
                             + (done.stderr.strip().splitlines() or ["no output"])[-1])
-        exp_show = json.loads(done.stdout)
+        try:
+            exp_show = json.loads(done.stdout)
+        except ValueError:
+            raise UserError("dvc exp show --json printed no JSON: "
+                            + (done.stdout.strip().splitlines() or ["no output"])[0][:120]
+                            ) from None
     if not isinstance(exp_show, list):
         raise UserError(f"{source or 'dvc exp show --json'}: not a list of revisions")
     metrics_dir = str(spelled.metrics)

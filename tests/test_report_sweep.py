@@ -109,3 +109,38 @@ def test_export_of_nothing_is_one_line(tmp_path, shape):
     r = CliRunner().invoke(app, ["sweep-export", "loss.alpha", "--from",
                                  str(tmp_path / "e.json"), "--root", str(tmp_path)])
     assert r.exit_code == 2 and len(r.output.strip().splitlines()) == 1
+
+
+def test_export_runs_this_interpreters_dvc_and_its_faults_are_one_line(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+
+    import yaml
+
+    from tests.test_report import REPO_PARAMS
+
+    paths = yaml.safe_load(REPO_PARAMS.read_text())["paths"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"paths": paths}))
+    calls = []
+
+    def answers(out):
+        def run(argv, **kw):
+            calls.append(argv)
+            if isinstance(out, BaseException):
+                raise out
+            return subprocess.CompletedProcess(argv, 0, out, "")
+        return run
+
+    args = ["sweep-export", "loss.alpha", "--root", str(tmp_path)]
+    monkeypatch.setattr(subprocess, "run", answers(json.dumps(_exp_show())))
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert calls[-1] == [sys.executable, "-m", "dvc", "exp", "show", "--json"]
+    for out, words in ((FileNotFoundError(2, "No such file or directory"),
+                        "dvc exp show --json could not run (No such file or directory)"),
+                       ("Updating lock file\n",
+                        "dvc exp show --json printed no JSON: Updating lock file")):
+        monkeypatch.setattr(subprocess, "run", answers(out))
+        r = CliRunner().invoke(app, args)
+        assert r.exit_code == 2 and "Traceback" not in r.output
+        assert r.output.strip().splitlines() == [f"error: {words}"], r.output
