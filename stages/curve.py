@@ -9,7 +9,7 @@ import typer
 from fss.device import resolve_device
 from fss.errors import one_line_errors
 from fss.evaluation.curves import curve_table, mlflow_steps, score_snapshots, snapshot_scorer
-from fss.evaluation.evaluate import load_features, read_test_pairs
+from fss.evaluation.evaluate import Evaluation
 from fss.interrupted import clear_leftovers
 from fss.io import write_csv_rows, write_json
 from fss.params import read_params
@@ -31,17 +31,8 @@ def main(row: str = typer.Argument(..., help="An ablation row of curves.rows (cu
     snapshots = snapshot_iterations(paths.model_dir(name))
     points = []
     if snapshots:
-        from fss.metrics.fid import load_inception
-        from fss.metrics.perceptual import PerceptualMetrics
-
-        device = resolve_device(params.base.device)
-        p = params.evaluate
-        perceptual = (PerceptualMetrics(p.perceptual, device, p.batch_size) if p.perceptual
-                      else None)
-        maps = paths.rcs_maps if paths.rcs_maps.is_dir() else None
-        score = snapshot_scorer(read_test_pairs(paths.splits), load_features(paths.fid_features),
-                                load_inception(device), maps, paths.masks, device, p,
-                                perceptual)
+        evaluation = Evaluation.load(paths, params.evaluate, resolve_device(params.base.device))
+        score = snapshot_scorer(evaluation, paths.masks)
         points = score_snapshots(snapshots, score,
                                  lambda line: print(f"curve {name}: {line}", flush=True))
     curve = {"row": row, "seed": seed, "profile": profile, "image_size": params.align.size,

@@ -10,18 +10,9 @@ import typer
 
 from fss.device import resolve_device
 from fss.errors import one_line_errors
-from fss.evaluation.evaluate import (
-    REFERENCES,
-    evaluate_results,
-    load_features,
-    make_reference,
-    read_test_pairs,
-    synthesize,
-)
+from fss.evaluation.evaluate import REFERENCES, Evaluation, make_reference, synthesize
 from fss.interrupted import clear_leftovers
 from fss.io import write_json
-from fss.metrics.fid import load_inception
-from fss.metrics.perceptual import PerceptualMetrics
 from fss.metrics.table import METRICS
 from fss.params import read_params
 from fss.paths import PathsParams
@@ -41,7 +32,8 @@ def main(row: str = typer.Argument(..., help="A trained row (cut, ..., cyclegan)
     clear_leftovers(f"evaluate {row}", [paths.metrics / row],
                     (row, "train" if trained else "evaluate", seed if trained else None)
                     if track else None)
-    pairs = read_test_pairs(paths.splits)
+    evaluation = Evaluation.load(paths, params.evaluate, device)
+    pairs = evaluation.pairs
     name = run_name(row, seed) if trained else row
     results = paths.results_dir(name)
     if trained:
@@ -51,13 +43,7 @@ def main(row: str = typer.Argument(..., help="A trained row (cut, ..., cyclegan)
     else:
         make_reference(row, pairs, paths.splits, results)
         kind = "reference"
-    p = params.evaluate
-    perceptual = (PerceptualMetrics(p.perceptual, device, p.batch_size) if p.perceptual
-                  else None)
-    maps = paths.rcs_maps if paths.rcs_maps.is_dir() else None
-    m = evaluate_results(results, pairs, load_features(paths.fid_features),
-                         load_inception(device), maps, device, p,
-                         scores_csv=results / "scores.csv", perceptual=perceptual)
+    m = evaluation.score(results, scores_csv=results / "scores.csv")
     profile = params.meta.profile
     metrics = {"row": row, "seed": seed if kind == "trained" else None, "kind": kind,
                "profile": profile, "image_size": params.align.size,

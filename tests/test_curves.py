@@ -14,7 +14,13 @@ from fss.evaluation.curves import (
     score_snapshots,
     snapshot_scorer,
 )
-from fss.evaluation.evaluate import EvaluateParams, evaluate_results, read_test_pairs, synthesize
+from fss.evaluation.evaluate import (
+    EvaluateParams,
+    Evaluation,
+    evaluate_results,
+    read_test_pairs,
+    synthesize,
+)
 from fss.io import write_csv_rows
 from fss.tracking import evaluation_metrics
 from tests.conftest import tiny_model_file
@@ -80,8 +86,8 @@ def test_a_snapshot_scores_as_the_evaluate_stage_would(tmp_path):
     from pathlib import Path
 
     before = set(Path(tempfile.gettempdir()).glob("fss-curve-*"))
-    score = snapshot_scorer(pairs, {}, None, None, tmp_path / "masks", torch.device("cpu"), p,
-                            None)
+    evaluation = Evaluation(pairs, {}, None, None, torch.device("cpu"), p, None)
+    score = snapshot_scorer(evaluation, tmp_path / "masks")
     points = score_snapshots({10: a, 20: b}, score)
     synthesize(a, pairs, tmp_path / "masks", tmp_path / "res", torch.device("cpu"))
     direct = evaluate_results(tmp_path / "res", pairs, {}, None, None, "cpu", p)

@@ -14,12 +14,15 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
 from fss.published import SUBSETS
 from fss.tracking import evaluation_metrics
+
+if TYPE_CHECKING:
+    from fss.evaluation.evaluate import Evaluation
 
 
 @dataclass(frozen=True)
@@ -77,18 +80,15 @@ def mlflow_steps(points: list[Mapping[str, Any]]) -> list[tuple[int, dict[str, f
             for p in points]
 
 
-def snapshot_scorer(pairs: list, real_features: dict, fid_model, maps_dir: Path | None,
-                    masks_dir: Path, device, params, perceptual
-                    ) -> Callable[[Path], dict[str, Any]]:
+def snapshot_scorer(evaluation: Evaluation, masks_dir: Path) -> Callable[[Path], dict[str, Any]]:
     """``score(model file)``: synthesize the test photos into a temporary folder, then
     the evaluation as the evaluate stage runs it (the same models, loaded once)."""
-    from fss.evaluation.evaluate import evaluate_results, synthesize
+    from fss.evaluation.evaluate import synthesize
 
     def score(model: Path) -> dict[str, Any]:
         with tempfile.TemporaryDirectory(prefix="fss-curve-") as tmp:
             out = Path(tmp) / "sketches"  # atomic_dir makes it beside its temp twin
-            synthesize(model, pairs, masks_dir, out, device)
-            return evaluate_results(out, pairs, real_features, fid_model, maps_dir, device,
-                                    params, perceptual=perceptual)
+            synthesize(model, evaluation.pairs, masks_dir, out, evaluation.device)
+            return evaluation.score(out)
 
     return score

@@ -24,6 +24,7 @@ from fss.published import SUBSETS
 
 if TYPE_CHECKING:
     from fss.metrics.perceptual import PerceptualMetrics
+    from fss.paths import PathsParams
 
 # "Learned nothing" baselines: the grayscale test photo itself, and the mean training
 # sketch (the best constant image under L2).
@@ -223,6 +224,38 @@ def evaluate_results(results: Path, pairs: list[TestPair], real_features: dict[s
     if fake_all:
         out["all"] |= distances(np.concatenate(fake_all), np.concatenate(real_all), p)
     return out
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The test set and the models the evaluation scores with, loaded once (the
+    evaluate stage scores one folder with it, the curve stage every snapshot's)."""
+    pairs: list[TestPair]
+    real_features: dict[str, np.ndarray]
+    fid_model: torch.nn.Module | None
+    maps_dir: Path | None
+    device: torch.device
+    params: EvaluateParams
+    perceptual: PerceptualMetrics | None
+
+    @classmethod
+    def load(cls, paths: PathsParams, p: EvaluateParams, device: torch.device) -> Evaluation:
+        """From the pipeline's files: the test split, the real sketches' Inception
+        features (``fid_reference``), the RCS maps when pre-training made them."""
+        from fss.metrics.fid import load_inception
+        from fss.metrics.perceptual import PerceptualMetrics
+
+        return cls(read_test_pairs(paths.splits), load_features(paths.fid_features),
+                   load_inception(device), paths.rcs_maps if paths.rcs_maps.is_dir() else None,
+                   device, p,
+                   PerceptualMetrics(p.perceptual, device, p.batch_size) if p.perceptual
+                   else None)
+
+    def score(self, results: Path, scores_csv: Path | None = None) -> dict[str, Any]:
+        """``evaluate_results`` of the sketches in ``results``."""
+        return evaluate_results(results, self.pairs, self.real_features, self.fid_model,
+                                self.maps_dir, self.device, self.params, scores_csv=scores_csv,
+                                perceptual=self.perceptual)
 
 
 def real_sketch_floor(train: dict[str, np.ndarray], test: dict[str, np.ndarray],
