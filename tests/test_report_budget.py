@@ -8,6 +8,7 @@ import pytest
 
 from fss.report import write_report
 from fss.report.budget import (
+    at_size,
     budget_figure,
     budget_section,
     budget_sentences,
@@ -140,3 +141,14 @@ def test_report_reads_every_profiles_curves_and_draws_them(tree):  # noqa: F811
     figs = text.split("## Figures", 1)[1].split("## Beyond the paper", 1)[0]
     assert "budget_" not in figs
     json.loads((c / "cpu_long" / "fss" / "seed0.json").read_text())  # (untouched)
+
+
+def test_reference_lines_only_at_the_reports_image_size():
+    curves = {"cut": _runs("cut", [100, 90]), "fss": _runs("fss", [120, 80])}   # at 16 px
+    figure = [("budget_cpu_long.png", "t")]
+    other = budget_section({"cpu_long": curves}, figure, report_size=64)
+    assert "(No reference lines: the curves are at 16 px, this report's floor and photo " \
+           "at 64 px.)" in other
+    assert "No reference lines" not in budget_section({"cpu_long": curves}, figure,
+                                                      report_size=16)
+    assert at_size(curves, 16) and not at_size(curves, 64) and not at_size(curves, None)

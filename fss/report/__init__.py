@@ -21,6 +21,7 @@ from fss.report.budget import (
     FIGURE_METRICS,
     FIGURE_PREFIX,
     GROUPS,
+    at_size,
     budget_figure,
     budget_section,
     curve_rows,
@@ -170,8 +171,7 @@ def write_budget_figures(inp: Inputs, folder: Path) -> list[tuple[str, str]]:
     for profile in profiles_with_points(inp.curves):
         curves = inp.curves[profile]
         rows = curve_rows(curves)
-        sizes = {c.get("image_size") for runs in curves.values() for c in runs.values()}
-        same = size is not None and sizes == {size}
+        same = at_size(curves, size)
         lines = {(g, m): reference_lines(inp.floor if same else None,
                                          inp.rows.get("photo") if same else None, g, m)
                  for g in GROUPS for m in FIGURE_METRICS}

@@ -246,6 +246,17 @@ def curve_rows(curves: Mapping[str, Any]) -> list[str]:
     return sorted(curves, key=lambda r: (order.get(r, len(order)), r))
 
 
+def curve_sizes(curves: Mapping[str, Mapping[int, Mapping[str, Any]]]) -> set[Any]:
+    """The image sizes a profile's curves were scored at."""
+    return {c.get("image_size") for runs in curves.values() for c in runs.values()}
+
+
+def at_size(curves: Mapping[str, Mapping[int, Mapping[str, Any]]], size: Any) -> bool:
+    """Whether every curve was scored at ``size`` (the report's floor and photo lines
+    were measured at the report's size and mean nothing at another)."""
+    return size is not None and curve_sizes(curves) == {size}
+
+
 def budget_section(all_curves: Curves, figures: Sequence[tuple[str, str]],
                    report_size: Any = None) -> str:
     """The section's markdown: per profile with points, the figure, the seeds and the
@@ -261,15 +272,15 @@ def budget_section(all_curves: Curves, figures: Sequence[tuple[str, str]],
     for profile in profiles:
         curves = all_curves[profile]
         rows = curve_rows(curves)
-        sizes = {c.get("image_size") for runs in curves.values() for c in runs.values()}
         parts += [f"**Profile {profile}**: " + "; ".join(
             f"{r} {_seeds(curves[r])} "
             f"({len(curve_stats(curves[r], 'all', 'fid'))} budgets)" for r in rows) + ".", ""]
         name = f"{FIGURE_PREFIX}{profile}.png"
         if name in shown:
             parts += [f"![{shown[name]}](figures/{name})", "", f"*{shown[name]}*", ""]
-            if report_size is not None and sizes != {report_size}:
-                parts += [f"(No reference lines: the curves are at {', '.join(map(str, sizes))} "
+            if report_size is not None and not at_size(curves, report_size):
+                sizes = ", ".join(map(str, sorted(curve_sizes(curves), key=str)))
+                parts += [f"(No reference lines: the curves are at {sizes} "
                           f"px, this report's floor and photo at {report_size} px.)", ""]
         parts += [f"- {s}" for s in budget_sentences(curves)]
         parts += [""]
