@@ -180,3 +180,25 @@ def test_a_baseline_of_another_profile_is_one_line(tmp_path):
     write_baseline({"photo.cuhk.fid": 50.0}, tmp_path / "b.json", "cpu")
     with pytest.raises(UserError, match="baseline of profile 'cpu'.*profile 'smoke'"):
         check(tmp_path, tmp_path / "b.json")
+
+
+def test_check_reads_each_metrics_file_once(tmp_path, monkeypatch):
+    from collections import Counter
+
+    import fss.evaluation.metric_gate as gate
+
+    _pipeline(tmp_path, lambda run: -0.01)
+    base = tmp_path / "b.json"
+    write_baseline(collect(PATHS.under(tmp_path), "smoke"), base, "smoke")
+    real, reads = gate.read_json, Counter()
+
+    def counted(path):
+        reads[Path(path).relative_to(tmp_path).as_posix()] += 1
+        return real(path)
+
+    monkeypatch.setattr(gate, "read_json", counted)
+    verdict = check(tmp_path, base)
+    assert not verdict.failed and verdict.checks
+    per_run = {k: n for k, n in reads.items() if k.startswith("metrics/") and "/train/" not in k
+               and k != "metrics/recognition.json"}
+    assert per_run and set(per_run.values()) == {1}, reads

@@ -125,22 +125,31 @@ def evaluations(metrics: Path, profile: str | None = None) -> dict[str, dict[str
         if (not isinstance(d, dict) or name.startswith("train/")
                 or not isinstance(d.get("subsets"), dict)):
             continue
-        if profile is not None and d.get("profile", profile) != profile:
-            continue
         out[name] = d
-    return out
+    return of_profile(out, profile)
 
 
-def collect(at: PathsParams, profile: str | None = None) -> dict[str, float]:
+def of_profile(evals: dict[str, dict[str, Any]], profile: str | None
+               ) -> dict[str, dict[str, Any]]:
+    """Those of ``evals`` of ``profile`` (all when None; a file naming none counts as
+    every profile's)."""
+    return {n: d for n, d in evals.items()
+            if profile is None or d.get("profile", profile) == profile}
+
+
+def collect(at: PathsParams, profile: str | None = None,
+            every: dict[str, dict[str, Any]] | None = None) -> dict[str, float]:
     """The baseline's numbers of a finished pipeline whose files ``at`` names: those that come
     from no trained generator. Per reference evaluation (photo, mean_sketch, the FID
     floor) and subset every gated image / set metric of the table; rank-1 of every probe
-    set that is no trained run (the test photos); photo-mask IoU."""
+    set that is no trained run (the test photos); photo-mask IoU. ``every``: the
+    ``evaluations`` of ``at.metrics`` (all profiles) when already read."""
     out: dict[str, float] = {}
     per_subset = [m.key for m in of_kind("set", "image") if m.tolerance is not None]
-    every = evaluations(at.metrics)  # of any profile: a trained run's probe is no reference
+    # of any profile: a trained run's probe is no reference
+    every = evaluations(at.metrics) if every is None else every
     trained = {n for n, d in every.items() if d.get("kind") == "trained"}
-    for name, d in evaluations(at.metrics, profile).items():
+    for name, d in of_profile(every, profile).items():
         if name in trained:
             continue
         for subset, m in d["subsets"].items():
@@ -263,17 +272,18 @@ def check(root: Path, baseline_path: Path, params_path: Path | None = None) -> V
     base = read_baseline(baseline_path)
     params_file = params_path or root / "params.yaml"
     at = read_paths(params_file).under(root)
-    collect(at)  # every metrics file read (a damaged one is named) before params
+    every = evaluations(at.metrics)
+    collect(at, every=every)  # every metrics file read (a damaged one is named) before params
     params = read_params(params_file)
     profile = params.meta.profile
     base_profile = read_json(baseline_path).get("profile")
     if base_profile is not None and base_profile != profile:
         raise UserError(f"{baseline_path}: a baseline of profile '{base_profile}', but "
                         f"{params_file} is profile '{profile}'")
-    current = collect(at, profile)
+    current = collect(at, profile, every)
     worse, better = compare(current, base)
     runs = [run_name(r, s) for r, seeds in row_seeds(params).items() for s in seeds]
-    checks = quality(evaluations(at.metrics, profile), runs, params.gate)
+    checks = quality(of_profile(every, profile), runs, params.gate)
     return Verdict(current, base, worse, better, checks)
 
 
