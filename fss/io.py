@@ -3,6 +3,7 @@ no half-written output."""
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -61,6 +62,11 @@ def atomic_dir(out: Path) -> Iterator[Path]:
         shutil.rmtree(old, ignore_errors=True)
 
 
+# What a write itself can fail with (as opposed to the work inside an atomic block).
+WRITE_FAULTS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM,
+                          errno.EIO, errno.EFBIG})
+
+
 @contextmanager
 def atomic_file(path: Path) -> Iterator[Path]:
     """Yield the temp name beside ``path`` (``temp_path``) to write; on success it is
@@ -73,7 +79,10 @@ def atomic_file(path: Path) -> Iterator[Path]:
         yield tmp
         os.replace(tmp, path)
     except OSError as e:
-        if e.filename is None or Path(os.fsdecode(e.filename)) == tmp:
+        # A write's ENOSPC names no file; a network error inside the block (a download's
+        # URLError, a reset connection) names none either, and is not about ``path``.
+        if (e.filename is not None and Path(os.fsdecode(e.filename)) == tmp) or (
+                e.filename is None and e.errno in WRITE_FAULTS):
             raise _naming(e, path) from e
         raise
     finally:

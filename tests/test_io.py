@@ -158,3 +158,25 @@ def test_read_rgb_of_a_damaged_image_names_it(tmp_path):
         read_rgb(path)
     with pytest.raises(FileNotFoundError):
         read_rgb(tmp_path / "none.png")
+
+
+def test_atomic_file_renames_write_faults_only(tmp_path):
+    """A write's fault (ENOSPC names no file) is about the user's file; an error of the
+    work inside the block with no file (a download's network error) is passed on as it
+    came, and the temp file goes either way."""
+    import errno
+    import os
+
+    from fss.io import atomic_file
+
+    target = tmp_path / "w.bin"
+    with pytest.raises(OSError) as e, atomic_file(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    assert e.value.filename == str(target) and e.value.errno == errno.ENOSPC
+    network = ConnectionResetError(errno.ECONNRESET, "Connection reset by peer")
+    with pytest.raises(ConnectionResetError) as e, atomic_file(target) as tmp:
+        tmp.write_bytes(b"half")
+        raise network
+    assert e.value is network and e.value.filename is None
+    assert list(tmp_path.iterdir()) == []

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import errno
 import io
 import os
 import tempfile
@@ -199,12 +198,6 @@ def _relative(p: Path | None, base: Path) -> str:
         return shown(p)
 
 
-# A write that fails with one of these is the output's fault, not the photo's: the
-# next photo would fail the same way, so the run stops there.
-OUTPUT_FAULTS = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO,
-                 errno.EFBIG)
-
-
 class OutputError(UserError):
     """The output folder cannot take the sketches (the message says why)."""
 
@@ -284,7 +277,7 @@ def sketch_photos(photos: Iterable[Path], source: Path, out: Path, sketcher: Ske
     from the first byte), the folders this run made and left empty are removed."""
     from tqdm import tqdm
 
-    from fss.io import save_png_atomic
+    from fss.io import WRITE_FAULTS, save_png_atomic
 
     photos = list(photos)
     results: list[Outcome] = []
@@ -314,7 +307,9 @@ def sketch_photos(photos: Iterable[Path], source: Path, out: Path, sketcher: Ske
             results.append(Outcome(path, target))
         except OSError as e:
             results.append(Outcome(path, None, _reason(e)))
-            if e.errno in OUTPUT_FAULTS:
+            # the output's fault, not the photo's: the next photo would fail the same
+            # way, so the run stops there
+            if e.errno in WRITE_FAULTS:
                 fault = (target, e)
     done = sum(r.error is None for r in results)
     try:

@@ -13,7 +13,6 @@ from pydantic import Field
 from torch import nn
 
 from fss.config import Fraction, NonNegFloat, NonNegInt, PosFloat, PosInt
-from fss.io import atomic_file
 
 
 @dataclass(frozen=True)
@@ -127,11 +126,10 @@ class RCSNet(nn.Module):
 
 def save_rcs(path: Path, net: RCSNet, p: RCSParams) -> None:
     """Params + CPU state dict, written to a temp file and renamed, so a killed run
-    never leaves a truncated checkpoint and the file loads on any device."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    state = {k: v.detach().cpu() for k, v in net.state_dict().items()}
-    with atomic_file(path) as tmp:
-        torch.save({"params": asdict(p), "state_dict": state}, tmp)
+    never leaves a truncated checkpoint and the file loads on any device (a full disk:
+    one line naming ``path``)."""
+    from fss.inference.model_file import save_atomic
+
+    save_atomic({"params": asdict(p), "state_dict": net.state_dict()}, path)
 
 
