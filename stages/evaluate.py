@@ -10,7 +10,13 @@ import typer
 
 from fss.device import resolve_device
 from fss.errors import one_line_errors
-from fss.evaluation.evaluate import REFERENCES, Evaluation, make_reference, synthesize
+from fss.evaluation.evaluate import (
+    REFERENCES,
+    Evaluation,
+    make_reference,
+    read_test_pairs,
+    synthesize,
+)
 from fss.interrupted import clear_leftovers
 from fss.io import write_json
 from fss.metrics.table import METRICS
@@ -32,8 +38,7 @@ def main(row: str = typer.Argument(..., help="A trained row (cut, ..., cyclegan)
     clear_leftovers(f"evaluate {row}", [paths.metrics / row],
                     (row, "train" if trained else "evaluate", seed if trained else None)
                     if track else None)
-    evaluation = Evaluation.load(paths, params.evaluate, device)
-    pairs = evaluation.pairs
+    pairs = read_test_pairs(paths.splits)
     name = run_name(row, seed) if trained else row
     results = paths.results_dir(name)
     if trained:
@@ -43,6 +48,8 @@ def main(row: str = typer.Argument(..., help="A trained row (cut, ..., cyclegan)
     else:
         make_reference(row, pairs, paths.splits, results)
         kind = "reference"
+    # the scoring models after synthesis: a missing generator fails before any is loaded
+    evaluation = Evaluation.load(paths, params.evaluate, device, pairs)
     m = evaluation.score(results, scores_csv=results / "scores.csv")
     profile = params.meta.profile
     metrics = {"row": row, "seed": seed if kind == "trained" else None, "kind": kind,

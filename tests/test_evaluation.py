@@ -138,3 +138,36 @@ def test_features_are_saved_per_split_and_subset(tmp_path):
     assert load_features(tmp_path / "feats", "train")["ar"].shape == (4, 3)
     with pytest.raises(FileNotFoundError, match="fid_reference"):
         load_features(tmp_path / "none")
+
+
+def test_evaluation_load_wires_the_pipelines_files(tmp_path, monkeypatch):
+    """Evaluation.load: the split's test pairs, the features, Inception, the perceptual
+    nets only when params name any, the RCS maps only when pre-training made them; and
+    its score is evaluate_results with those."""
+    import dataclasses
+    from pathlib import Path
+
+    import fss.metrics.fid as fid
+    import fss.metrics.perceptual as perceptual
+    from fss.evaluation.evaluate import Evaluation, save_features
+    from fss.paths import read_paths
+
+    root = Path(__file__).resolve().parents[1]
+    at = read_paths(root / "params.yaml").under(tmp_path)
+    at.splits.parent.mkdir(parents=True, exist_ok=True)
+    _dataset(tmp_path).replace(at.splits)
+    save_features({"test": {"cuhk": np.ones((2, 3))}, "train": {}}, at.fid_features)
+    inception, nets = object(), []
+    monkeypatch.setattr(fid, "load_inception", lambda device: inception)
+    monkeypatch.setattr(perceptual, "PerceptualMetrics",
+                        lambda names, device, batch: nets.append(names) or "nets")
+    p = EvaluateParams(perceptual=("fsim",))
+    e = Evaluation.load(at, p, torch.device("cpu"))
+    assert [q.id for q in e.pairs] == [q.id for q in read_test_pairs(at.splits)]
+    assert len(e.pairs) == 4 and e.fid_model is inception and e.perceptual == "nets"
+    assert nets == [("fsim",)] and e.maps_dir is None and e.params is p
+    assert e.real_features["cuhk"].shape == (2, 3)
+    at.rcs_maps.mkdir(parents=True)
+    given = e.pairs[:1]
+    e2 = Evaluation.load(at, dataclasses.replace(p, perceptual=()), torch.device("cpu"), given)
+    assert e2.maps_dir == at.rcs_maps and e2.perceptual is None and e2.pairs is given

@@ -182,7 +182,7 @@ def test_a_baseline_of_another_profile_is_one_line(tmp_path):
         check(tmp_path, tmp_path / "b.json")
 
 
-def test_check_reads_each_metrics_file_once(tmp_path, monkeypatch):
+def test_check_reads_each_evaluation_file_once(tmp_path, monkeypatch):
     from collections import Counter
 
     import fss.evaluation.metric_gate as gate

@@ -60,8 +60,9 @@ def test_crossing_found_and_trend_towards_fss():
     assert "+85.0 at 603 and -20.0 at 2,412" in s and "in fss's favour" in s
     assert "at 1 of 4 budgets, at every budget from 2,412 on;" in s
     # fss std 7.1 (70 vs 80), cut 0: a 20-point gap is outside the seeds' spread
-    assert s.endswith("At 2,412 the gap (-20.0) is larger than the seed std of fss and cut "
-                      "together (7.1 + 0.0, 2 seeds).")
+    assert s.endswith("At 2,412 the gap (-20.0) is larger than the sum of the two rows' seed "
+                      "stds (7.1 + 0.0; fss 2 seeds, cut 2; a yardstick, not a significance "
+                      "test).")
 
 
 def test_a_curve_that_crosses_back_is_not_called_below_from_its_first_crossing():
@@ -77,13 +78,22 @@ def test_a_curve_that_crosses_back_is_not_called_below_from_its_first_crossing()
 
 
 def test_a_gap_inside_the_seed_spread_is_not_called_a_difference():
-    fss = _runs("fss", [80, 70], [100, 90])           # std 14.1 at both budgets
+    fss = _runs("fss", [80, 70], [100, 90], [90, 80])     # std 10.0 at both budgets
     cut = _runs("cut", [90, 85], [90, 85])
     s = crossing_sentence(fss, cut, "cuhk")
-    assert ("At 1,206 the gap (-5.0) is within the seed std of fss and cut together "
-            "(14.1 + 0.0, 2 seeds): not a difference between the methods") in s
-    one = crossing_sentence(_runs("fss", [80, 70]), _runs("cut", [90, 85]), "cuhk")
-    assert one.endswith("One seed: no spread to judge the gap by.")
+    assert s.endswith("At 1,206 the gap (-5.0) is within the sum of the two rows' seed stds "
+                      "(10.0 + 0.0; fss 3 seeds, cut 2; a yardstick, not a significance "
+                      "test): seed-to-seed variation alone could explain it.")
+    one = crossing_sentence(_runs("fss", [80, 70], [90, 80]), _runs("cut", [90, 85]), "cuhk")
+    assert one.endswith("cut: one seed, no spread to judge the gap by.")
+
+
+def test_one_common_budget_is_one_plain_sentence():
+    s = crossing_sentence(_runs("fss", [85], [95]), _runs("cut", [100], [100]), "all")
+    assert s == ("all: fss's mean FID is below cut's at their only common budget (603 "
+                 "iterations): gap (fss − cut) -10.0. At 603 the gap (-10.0) is larger than "
+                 "the sum of the two rows' seed stds (7.1 + 0.0; fss 2 seeds, cut 2; a "
+                 "yardstick, not a significance test).")
 
 
 def test_never_crosses_says_so_and_which_way_the_gap_points():

@@ -239,13 +239,16 @@ class Evaluation:
     perceptual: PerceptualMetrics | None
 
     @classmethod
-    def load(cls, paths: PathsParams, p: EvaluateParams, device: torch.device) -> Evaluation:
-        """From the pipeline's files: the test split, the real sketches' Inception
-        features (``fid_reference``), the RCS maps when pre-training made them."""
+    def load(cls, paths: PathsParams, p: EvaluateParams, device: torch.device,
+             pairs: list[TestPair] | None = None) -> Evaluation:
+        """From the pipeline's files: the test split (``pairs`` when already read), the
+        real sketches' Inception features (``fid_reference``), the RCS maps when
+        pre-training made them."""
         from fss.metrics.fid import load_inception
         from fss.metrics.perceptual import PerceptualMetrics
 
-        return cls(read_test_pairs(paths.splits), load_features(paths.fid_features),
+        pairs = read_test_pairs(paths.splits) if pairs is None else pairs
+        return cls(pairs, load_features(paths.fid_features),
                    load_inception(device), paths.rcs_maps if paths.rcs_maps.is_dir() else None,
                    device, p,
                    PerceptualMetrics(p.perceptual, device, p.batch_size) if p.perceptual

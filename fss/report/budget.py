@@ -91,14 +91,21 @@ def _name(group: str) -> str:
 
 def crossing_sentence(runs_a: Mapping[int, Any], runs_b: Mapping[int, Any], group: str,
                       a: str = "fss", b: str = "cut", metric: str = "FID") -> str:
-    """One subset's sentence: where ``a``'s mean FID first goes below ``b``'s, if it
-    does, and which way the gap's trend points (lower is better)."""
+    """One subset's sentence (lower is better): where ``a``'s mean FID first goes below
+    ``b``'s, if it does, at how many budgets and whether it stays below to the last;
+    the gap at the first and last budget and which way its trend points; and how the
+    last gap compares with the seeds' spread (``spread_clause``)."""
     sa, sb = curve_stats(runs_a, group, "fid"), curve_stats(runs_b, group, "fid")
     gap, slope = gap_trend(sa, sb)
     if not gap:
         return f"{_name(group)}: no budget with both {a} and {b} scored."
-    first = first_below(sa, sb)
+    spread = spread_clause(sa, sb, a, b)
     last_it, last_gap = gap[-1]
+    if len(gap) == 1:
+        side = "below" if last_gap < 0 else "not below"
+        return (f"{_name(group)}: {a}'s mean {metric} is {side} {b}'s at their only common "
+                f"budget ({last_it:,} iterations): gap ({a} − {b}) {last_gap:+.1f}. {spread}")
+    first = first_below(sa, sb)
     below = [it for it, g in gap if g < 0]
     if first is None:
         head = (f"{_name(group)}: {a}'s mean {metric} is never below {b}'s up to "
@@ -112,9 +119,7 @@ def crossing_sentence(runs_a: Mapping[int, Any], runs_b: Mapping[int, Any], grou
                 f"iterations, at {len(below)} of {len(gap)} budgets, {where}")
     tail = (f"; the gap ({a} − {b}) is {gap[0][1]:+.1f} at {gap[0][0]:,} and "
             f"{last_gap:+.1f} at {last_it:,}")
-    spread = spread_clause(sa, sb, a, b)
-    if slope is None:
-        return head + tail + ". " + spread
+    assert slope is not None   # two budgets or more
     if last_gap > 0:
         way = ("narrowing, towards a crossing" if slope < 0
                else "not narrowing: its trend points away from a crossing")
@@ -138,23 +143,27 @@ def stays_below_from(gap: Sequence[tuple[int, float]]) -> int | None:
 
 def spread_clause(a: Sequence[Stat], b: Sequence[Stat], name_a: str = "fss",
                   name_b: str = "cut") -> str:
-    """Whether the last common budget's gap is larger than the two rows' seed std
-    together: a difference inside it is one re-training with other seeds can undo."""
+    """The last common budget's gap against the sum of the two rows' seed stds: a
+    yardstick, not a significance test (with two or three seeds a confidence interval
+    of the difference is far wider), so a gap inside it is one that seed-to-seed
+    variation alone could explain, and one outside it is only not explained by it."""
     bm = {s.iteration: s for s in b}
     common = [s for s in a if s.iteration in bm]
     if not common:
         return ""
     sa = common[-1]
     sb = bm[sa.iteration]
-    if sa.std is None or sb.std is None:
-        return "One seed: no spread to judge the gap by."
+    one = [n for n, st in ((name_a, sa), (name_b, sb)) if st.std is None]
+    if one:
+        return f"{' and '.join(one)}: one seed, no spread to judge the gap by."
     gap, spread = sa.mean - sb.mean, sa.std + sb.std
-    verdict = ("larger than" if abs(gap) > spread else "within")
-    seeds = f"{min(sa.n, sb.n)} seeds"
-    return (f"At {sa.iteration:,} the gap ({gap:+.1f}) is {verdict} the seed std of "
-            f"{name_a} and {name_b} together ({sa.std:.1f} + {sb.std:.1f}, {seeds})"
-            + ("." if verdict == "larger than" else
-               ": not a difference between the methods on these seeds."))
+    stds = (f"{sa.std:.1f} + {sb.std:.1f}; {name_a} {sa.n} seeds, {name_b} {sb.n}; "
+            "a yardstick, not a significance test")
+    if abs(gap) > spread:
+        return (f"At {sa.iteration:,} the gap ({gap:+.1f}) is larger than the sum of the two "
+                f"rows' seed stds ({stds}).")
+    return (f"At {sa.iteration:,} the gap ({gap:+.1f}) is within the sum of the two rows' "
+            f"seed stds ({stds}): seed-to-seed variation alone could explain it.")
 
 
 def budget_sentences(curves: Mapping[str, Mapping[int, Any]]) -> list[str]:
