@@ -230,7 +230,14 @@ def prepare_output(photos: list[Path], source: Path, out: Path,
 
 
 def _missing_folders(folder: Path) -> list[Path]:
-    return [d for d in [folder, *folder.parents] if not d.exists()]
+    """``folder`` and its ancestors up to the first that exists (one stat per photo
+    once the folder is there)."""
+    missing = []
+    for d in [folder, *folder.parents]:
+        if d.exists():
+            break
+        missing.append(d)
+    return missing
 
 
 def _remove_empty(folders: list[Path]) -> None:
