@@ -220,12 +220,16 @@ def sweep_export_cmd(
         "--from", help="A saved `dvc exp show --json`; default: run it now.")] = None,
     command: Annotated[str, typer.Option(
         help="How the experiments were queued, quoted in the report.")] = "",
+    commits: Annotated[int, typer.Option(
+        min=1, help="Read the experiments of the last N commits (dvc exp show -n), so a "
+        "sweep that spans a commit is exported whole.")] = 10,
     root: Annotated[Path, typer.Option(help=ROOT_HELP)] = Path("."),
 ) -> None:
     """Export a one-knob sweep's experiments for the report.
 
-    Reads `dvc exp show --json` (every experiment and the committed baseline), keeps
-    each value of KEY with the row's evaluation per seed, and writes them to
+    Reads `dvc exp show --json` (the experiments and committed revisions of the last
+    COMMITS commits), keeps one point per value of KEY with the row's evaluation per
+    seed (an experiment before a committed revision, then the most seeds), and writes them to
     `paths.sweeps/<KEY>.json`, which the report stage reads (commit it).
 
     Example: `fss sweep-export loss.alpha --row fss`
@@ -249,7 +253,8 @@ def sweep_export_cmd(
     else:
         # this interpreter's dvc (a required dependency), not whichever is first on PATH
         try:
-            done = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--json"],
+            done = subprocess.run([sys.executable, "-m", "dvc", "exp", "show", "--json",
+                                   "-n", str(commits)],
                                   cwd=root, capture_output=True, text=True)
         except OSError as e:
             raise UserError(f"dvc exp show --json could not run ({e.strerror or e})") from None

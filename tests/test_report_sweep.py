@@ -48,16 +48,64 @@ def test_points_one_per_value_in_order_without_the_workspace_or_failures():
                                   "all": {"fid": 120.0, "ssim": 0.375, "lpips": 0.3,
                                           "dists": 0.2}}
     assert sweep_points(_exp_show(), "loss.beta", "fss", "metrics") == []
+    assert {p["commit"] for p in pts} == {"b" * 40}
+
+
+def test_an_experiment_beats_a_committed_revision_and_keeps_its_own_commit():
+    """A sweep across a commit (``dvc exp show -n 2``): the older baseline's experiments
+    come with their commit, and the value the committed metrics files also have (100,
+    from whatever run made them) is taken from the experiment, even with fewer seeds."""
+    newer = _rev("c" * 40, "main", 100.0, [150.0, 160.0, 170.0])
+    newer["experiments"] = [{"name": "a10", "revs": [_rev("1" * 40, "a10", 10, [120.0])]}]
+    older = _rev("b" * 40, None, 100.0, [150.0, 160.0, 170.0])
+    older["experiments"] = [
+        {"name": "a100", "revs": [_rev("4" * 40, "a100", 100.0, [90.0, 95.0])]},
+        {"name": "a10-old", "revs": [_rev("5" * 40, "a10-old", 10, [121.0])]}]
+    pts = sweep_points([newer, older], "loss.alpha", "fss", "metrics")
+    assert [(p["value"], p["exp"], p["commit"][0]) for p in pts] == [
+        (10, "a10", "c"), (100.0, "a100", "b")]   # a tie in seeds: the newest baseline's
 
 
 def test_sentences_say_where_each_metric_is_best_and_its_shape():
     pts = sweep_points(_exp_show(), "loss.alpha", "fss", "metrics")
     lines = sweep_sentences(pts, "loss.alpha")
     fid = next(ln for ln in lines if ln.startswith("FID"))
-    # all-images FID means: alpha 0: 200, 10: 120, 30: 135, 100: 155
-    assert fid == ("FID (all test images) is not monotone in it: best at loss.alpha = 10 "
-                   "(120.0), worst at 0 (200.0).")
+    # all-images FID means: alpha 0: 200 ± 7.1, 10: 120 ± 5, 30: 135 (one seed), 100: 155 ± 10
+    assert fid.startswith("FID (all test images) is not monotone in it (means): best at "
+                          "loss.alpha = 10 (120.0 ± 5.0), worst at 0 (200.0 ± 7.1). Best and "
+                          "worst differ by more than the sum of their seed stds.")
     assert not any(ln.startswith("LPIPS") and "rises" in ln for ln in lines)
+
+
+def _points(stats):
+    """Sweep points from ``{value: [all-images FID per seed]}``."""
+    return [{"value": v, "commit": "c" * 40, "seeds": {
+        k: {"subsets": {}, "all": {"fid": f}} for k, f in enumerate(fids)}}
+        for v, fids in stats.items()]
+
+
+def test_sentences_judge_gaps_by_the_seed_spread():
+    def fid(stats):
+        return next(ln for ln in sweep_sentences(_points(stats), "a") if ln.startswith("FID"))
+
+    # 0 -> 10 -> 100: means 60, 62, 180 (std 2, 2, 20): monotone, the far ends differ by
+    # far more than 2 + 20, the step 0 -> 10 (2) is within 2 + 2
+    line = fid({0: [58, 62], 10: [60, 64], 100: [160, 200]})
+    assert "rises with it (means)" in line
+    assert line.endswith("Best and worst differ by more than the sum of their seed stds; "
+                         "between neighbouring values, 1 of 2 steps judged are within it "
+                         "(0 → 10).")
+    # the far ends inside their spread: said so, whatever the shape of the means
+    line = fid({0: [50, 70], 100: [55, 75]})
+    assert "rises with it" in line and line.endswith(
+        "within the sum of their seed stds: seed-to-seed variation alone could explain the "
+        "difference.")
+    # one seed at an end: no yardstick
+    assert fid({0: [60], 100: [150, 160]}).endswith("no seed spread to judge the gap by.")
+    # a one-seed step in the middle is not counted as judged
+    line = fid({0: [58, 62], 10: [61], 100: [160, 200]})
+    assert "0 of" not in line and line.endswith("differ by more than the sum of their seed "
+                                                "stds.")
 
 
 def test_section_table_has_a_line_per_value_with_mean_and_std():
@@ -67,9 +115,14 @@ def test_section_table_has_a_line_per_value_with_mean_and_std():
     text = sweep_section({"loss.alpha": export})
     assert "## What `loss.alpha` does (fss row, profile cpu)" in text
     line = next(ln for ln in text.splitlines() if ln.startswith("| 10 |"))
-    assert line.startswith("| 10 | 0, 1, 2 | 125.0 ± 5.0 | 135.0 ± 5.0 | — | 120.0 ± 5.0 |")
+    assert line.startswith("| 10 | 0, 1, 2 | `bbbbbbb` | 125.0 ± 5.0 | 135.0 ± 5.0 | — | "
+                           "120.0 ± 5.0 |")
     one = next(ln for ln in text.splitlines() if ln.startswith("| 30 |"))
-    assert "| 30 | 0 | 140.0 | 150.0 |" in one        # one seed: no spread
+    assert "| 30 | 0 | `bbbbbbb` | 140.0 | 150.0 |" in one        # one seed: no spread
+    # a file exported before points carried their commit
+    old = {**export, "points": [{k: v for k, v in p.items() if k != "commit"}
+                                for p in export["points"]]}
+    assert "| 10 | 0, 1, 2 | — | 125.0" in sweep_section({"loss.alpha": old})
     assert sweep_section({}) == ""
 
 
@@ -135,7 +188,9 @@ def test_export_runs_this_interpreters_dvc_and_its_faults_are_one_line(tmp_path,
     monkeypatch.setattr(subprocess, "run", answers(json.dumps(_exp_show())))
     r = CliRunner().invoke(app, args)
     assert r.exit_code == 0, r.output
-    assert calls[-1] == [sys.executable, "-m", "dvc", "exp", "show", "--json"]
+    assert calls[-1] == [sys.executable, "-m", "dvc", "exp", "show", "--json", "-n", "10"]
+    r = CliRunner().invoke(app, [*args, "--commits", "3"])
+    assert r.exit_code == 0 and calls[-1][-2:] == ["-n", "3"]
     for out, words in ((FileNotFoundError(2, "No such file or directory"),
                         "dvc exp show --json could not run (No such file or directory)"),
                        ("Updating lock file\n",

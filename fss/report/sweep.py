@@ -28,18 +28,22 @@ def _dotted(d: Mapping[str, Any], key: str) -> Any:
 
 def _revs(exp_show: Sequence[Mapping[str, Any]]):
     """Every committed revision and experiment of ``dvc exp show --json`` (not the
-    workspace, which repeats one of them), each once: (name, rev, data)."""
+    workspace, which repeats one of them), each once: (name, rev, baseline commit,
+    whether it is an experiment, data)."""
     seen = set()
     for base in exp_show:
-        if base.get("rev") != "workspace" and base.get("data"):
-            yield base.get("name") or base["rev"][:7], base["rev"], base["data"]
+        if base.get("rev") == "workspace":
+            continue
+        if base.get("data"):
+            yield base.get("name") or base["rev"][:7], base["rev"], base["rev"], False, base["data"]
             seen.add(base["rev"])
         for exp in base.get("experiments") or []:
             for r in exp.get("revs") or []:
                 if r.get("rev") in seen or not r.get("data") or r.get("error"):
                     continue
                 seen.add(r["rev"])
-                yield r.get("name") or exp.get("name") or r["rev"][:7], r["rev"], r["data"]
+                yield (r.get("name") or exp.get("name") or r["rev"][:7], r["rev"], base["rev"],
+                       True, r["data"])
 
 
 def _means(d: Any) -> dict[str, float]:
@@ -58,7 +62,8 @@ def sweep_points(exp_show: Sequence[Mapping[str, Any]], key: str, row: str,
     folder = re.escape(f"{metrics_dir.rstrip('/')}/{row}")
     pattern = re.compile(rf"^{folder}/seed(\d+)\.json$")
     by_value: dict[Any, dict[str, Any]] = {}
-    for name, rev, data in _revs(exp_show):
+    rank: dict[Any, tuple[bool, int]] = {}
+    for name, rev, baseline, is_exp, data in _revs(exp_show):
         value = _dotted(((data.get("params") or {}).get(params_file) or {}).get("data") or {},
                         key)
         seeds = {}
@@ -71,9 +76,12 @@ def sweep_points(exp_show: Sequence[Mapping[str, Any]], key: str, row: str,
                     "all": _means(d.get("all"))}
         if value is None or not seeds:
             continue
-        # one point per value: a later experiment with the same value and more seeds wins
-        if value not in by_value or len(seeds) > len(by_value[value]["seeds"]):
-            by_value[value] = {"exp": name, "rev": rev, "value": value,
+        # One point per value. An experiment beats a committed revision, whose metrics
+        # files may come from an older run than the sweep's; then more seeds win, and
+        # on a tie the first listed (dvc lists the newest baseline first).
+        if value not in by_value or (is_exp, len(seeds)) > rank[value]:
+            rank[value] = (is_exp, len(seeds))
+            by_value[value] = {"exp": name, "rev": rev, "commit": baseline, "value": value,
                                "seeds": dict(sorted(seeds.items()))}
     def order(v: Any) -> tuple:
         number = isinstance(v, int | float) and not isinstance(v, bool)
@@ -108,24 +116,53 @@ DECIMALS = {"fid": 1, "ssim": 4, "lpips": 4, "dists": 4}
 LOWER_IS_BETTER = {"fid": True, "ssim": False, "lpips": True, "dists": True}
 
 
+def _fmt(s: tuple[float, float | None], dec: int) -> str:
+    return f"{s[0]:.{dec}f}" + (f" ± {s[1]:.{dec}f}" if s[1] is not None else "")
+
+
+def _within_spread(a: tuple[float, float | None], b: tuple[float, float | None]) -> bool | None:
+    """Whether two values' means differ by no more than the sum of their seed stds (None
+    when either ran once): the budget curves' yardstick, not a significance test."""
+    if a[1] is None or b[1] is None:
+        return None
+    return abs(b[0] - a[0]) <= a[1] + b[1]
+
+
 def sweep_sentences(points: Sequence[Mapping[str, Any]], key: str) -> list[str]:
-    """Per metric over all test images: where along the knob it is best and worst, and
-    whether it moves one way (monotone) as the knob grows."""
+    """Per metric over all test images: where along the knob it is best and worst,
+    whether the means move one way as the knob grows, and whether the differences are
+    larger than the seeds' spread (the sum of the two values' seed stds)."""
     out = []
     for metric in SWEEP_METRICS:
         stats = [(p["value"], _stat(p, "all", metric)) for p in points]
-        stats = [(v, s[0]) for v, s in stats if s is not None]
+        stats = [(v, s) for v, s in stats if s is not None]
         if len(stats) < 2:
             continue
         lower = LOWER_IS_BETTER[metric]
-        best = min(stats, key=lambda t: t[1] if lower else -t[1])
-        worst = max(stats, key=lambda t: t[1] if lower else -t[1])
-        diffs = [b[1] - a[1] for a, b in zip(stats, stats[1:], strict=False)]
+        best = min(stats, key=lambda t: t[1][0] if lower else -t[1][0])
+        worst = max(stats, key=lambda t: t[1][0] if lower else -t[1][0])
+        diffs = [b[1][0] - a[1][0] for a, b in zip(stats, stats[1:], strict=False)]
         shape = ("rises with it" if all(d > 0 for d in diffs) else
                  "falls with it" if all(d < 0 for d in diffs) else "is not monotone in it")
         dec = DECIMALS[metric]
-        out.append(f"{metric.upper()} (all test images) {shape}: best at {key} = {best[0]} "
-                   f"({best[1]:.{dec}f}), worst at {worst[0]} ({worst[1]:.{dec}f}).")
+        line = (f"{metric.upper()} (all test images) {shape} (means): best at {key} = "
+                f"{best[0]} ({_fmt(best[1], dec)}), worst at {worst[0]} "
+                f"({_fmt(worst[1], dec)}).")
+        within = _within_spread(best[1], worst[1])
+        if within is None:
+            line += " One of the two ran once: no seed spread to judge the gap by."
+        elif within:
+            line += (" Best and worst are within the sum of their seed stds: seed-to-seed "
+                     "variation alone could explain the difference.")
+        else:
+            steps = [_within_spread(a[1], b[1]) for a, b in zip(stats, stats[1:], strict=False)]
+            inside = [f"{a[0]} → {b[0]}" for (a, b), w
+                      in zip(zip(stats, stats[1:], strict=False), steps, strict=True) if w]
+            judged = sum(w is not None for w in steps)
+            line += " Best and worst differ by more than the sum of their seed stds"
+            line += (f"; between neighbouring values, {len(inside)} of {judged} steps "
+                     f"judged are within it ({', '.join(inside)})." if inside else ".")
+        out.append(line)
     return out
 
 
@@ -140,14 +177,17 @@ def sweep_section(sweeps: Mapping[str, Mapping[str, Any]]) -> str:
         parts += [f"## What `{key}` does ({row} row, profile {sweep.get('profile', '?')})", "",
                   f"One `dvc exp run` per value (`{sweep.get('command', '')}`), exported from "
                   f"`dvc exp show --json` at {sweep.get('exported', '?')}; mean ± std over each "
-                  "experiment's seeds.", ""]
+                  "experiment's seeds; commit: the one the experiment ran on. 'Within the "
+                  "sum of their seed stds' is a yardstick, not a significance test: with "
+                  "three seeds a confidence interval of a difference is far wider.", ""]
         groups = [*pub.SUBSETS, "all"]
-        header = ["`" + key + "`", "seeds",
+        header = ["`" + key + "`", "seeds", "commit",
                   *[f"{m.upper()} {pub.SUBSET_NAMES.get(g, g)}" for m in SWEEP_METRICS
                     for g in (groups if m == "fid" else ["all"])]]
         lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for p in points:
-            cells = [str(p["value"]), ", ".join(map(str, p["seeds"]))]
+            cells = [str(p["value"]), ", ".join(map(str, p["seeds"])),
+                     f"`{p['commit'][:7]}`" if p.get("commit") else "—"]
             for m in SWEEP_METRICS:
                 for g in (groups if m == "fid" else ["all"]):
                     cells.append(_cell(_stat(p, g, m), DECIMALS[m]))
@@ -162,7 +202,7 @@ def sweep_export(exp_show: Sequence[Mapping[str, Any]], key: str, row: str, metr
     """The committed file's content: the points and what made them."""
     points = sweep_points(exp_show, key, row, metrics_dir)
     profiles = set()
-    for _, rev, data in _revs(exp_show):
+    for _, rev, _, _, data in _revs(exp_show):
         if any(p["rev"] == rev for p in points):
             prof = _dotted(((data.get("params") or {}).get("params.yaml") or {}).get("data")
                            or {}, "meta.profile")
