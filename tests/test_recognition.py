@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from conftest import shared_cufs
 
-from fss.evaluation.evaluate import SUBSETS
+from fss.published import SUBSETS
 from fss.evaluation.recognition import accuracy_by_subset
 
 

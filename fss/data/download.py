@@ -9,13 +9,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from fss.config import NonNegInt, PosInt
+from fss.config import Fraction, NonNegInt, PosInt
 from fss.data import cufs
-from fss.data.synthetic import make_synthetic_cufs
+from fss.data.paired_folder import paired_folder_pairs
+from fss.data.synthetic import make_synthetic_cufs, make_synthetic_paired
 
 
 @dataclass(frozen=True)
 class DataParams:
+    # cufs | paired_folder (a user's photos/ and sketches/, fss.data.paired_folder)
+    dataset: Literal["cufs", "paired_folder"] = "cufs"
     # auto: $FSS_CUFS if set, else synthetic | synthetic | official | a folder or archive
     source: str = "auto"
     # Extra folder with AR/XM2VTS photos (the official archives hold only sketches).
@@ -28,6 +31,9 @@ class DataParams:
     limit_per_split: NonNegInt = 0
     synthetic_per_split: PosInt = 4
     synthetic_seed: NonNegInt = 0
+    # paired_folder without a splits.csv: the share of pairs drawn for test, and the draw's seed
+    test_share: Fraction = 0.5
+    split_seed: NonNegInt = 0
 
 
 @dataclass
@@ -78,6 +84,8 @@ def _manifest_for(p: DataParams, root: Path) -> Path | None:
 
 
 def run_download(p: DataParams, out: Path, cache: Path | None = None) -> DownloadResult:
+    if p.dataset == "paired_folder":
+        return download_paired(p, out)
     kind, path = resolve_source(p)
     with tempfile.TemporaryDirectory(prefix="fss-cufs-") as tmpd:
         tmp = Path(tmpd)
@@ -121,5 +129,40 @@ def run_download(p: DataParams, out: Path, cache: Path | None = None) -> Downloa
         cufs.write_raw(pairs, out, {
             "kind": result.kind, "source": result.source, "pairs": str(result.pairs),
             "sha256_checked": str(checked), "limit_per_split": str(p.limit_per_split),
+            "dataset": "cufs",
+        })
+    return result
+
+
+def download_paired(p: DataParams, out: Path) -> DownloadResult:
+    """A paired folder (``data.source``; ``synthetic``: made up here, for the smoke run)
+    read, split and copied to ``out`` like CUFS."""
+    if p.source in ("auto", "official"):
+        raise cufs.CufsError(f"data.source={p.source}: a paired folder needs its path "
+                             "(data.source=<folder with photos/ and sketches/>, or "
+                             "synthetic)")
+    with tempfile.TemporaryDirectory(prefix="fss-pairs-") as tmpd:
+        if p.source == "synthetic":
+            root = Path(tmpd) / "pairs"
+            make_synthetic_paired(root, 2 * p.synthetic_per_split, p.synthetic_seed)
+        else:
+            root = Path(p.source).expanduser()
+            if not root.is_dir():
+                raise cufs.CufsError(f"{root}: paired folder not found (data.source)")
+        pairs, rule = paired_folder_pairs(root, p.test_share, p.split_seed)
+        cufs.check_images(pairs)
+        checked, files, manifest = 0, 2 * len(pairs), None
+        if p.manifest not in ("", "auto"):
+            manifest = _manifest_for(p, root)
+            checked, files = cufs.check_manifest(pairs, manifest, root, p.manifest_unlisted)
+        pairs = cufs.limit_per_split(pairs, p.limit_per_split)
+        kind = "synthetic" if p.source == "synthetic" else "real"
+        result = DownloadResult(kind=kind, source=p.source if kind == "synthetic" else str(root),
+                                pairs=len(pairs), sha256_checked=checked, files=files,
+                                manifest=manifest)
+        cufs.write_raw(pairs, out, {
+            "kind": kind, "source": result.source, "pairs": str(result.pairs),
+            "sha256_checked": str(checked), "limit_per_split": str(p.limit_per_split),
+            "dataset": "paired_folder", "split": rule,
         })
     return result

@@ -3,6 +3,7 @@ sketch; ``build_splits`` makes it, ``read_splits`` is its one checked reader."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -12,6 +13,13 @@ from fss.data.cufs import SPLITS, SUBSETS, CufsError, read_manifest, read_source
 COLUMNS = ("id", "subset", "split", "photo", "sketch")
 PAPER_COUNTS = {"cuhk": {"train": 88, "test": 100}, "ar": {"train": 80, "test": 43},
                 "xm2vts": {"train": 100, "test": 195}}
+
+
+def ordered_subsets(names: Iterable[str]) -> list[str]:
+    """Each subset once: CUFS's in the paper's order, then any other (a paired folder's)
+    by name."""
+    names = set(names)
+    return [s for s in SUBSETS if s in names] + sorted(names - set(SUBSETS))
 
 
 def build_splits(raw: Path, aligned: Path) -> pd.DataFrame:
@@ -26,20 +34,21 @@ def build_splits(raw: Path, aligned: Path) -> pd.DataFrame:
         rows.append({"id": r["id"], "subset": r["subset"], "split": r["split"],
                      "photo": photo.as_posix(), "sketch": sketch.as_posix()})
     df = pd.DataFrame(rows)
-    df["_s"] = df["subset"].map(SUBSETS.index)
+    df["_s"] = df["subset"].map(ordered_subsets(df["subset"]).index)
     df["_p"] = df["split"].map(SPLITS.index)
     return df.sort_values(["_s", "_p", "id"]).drop(columns=["_s", "_p"]).reset_index(drop=True)
 
 
 def split_counts(df: pd.DataFrame) -> dict[str, dict[str, int]]:
     return {s: {sp: int(((df.subset == s) & (df.split == sp)).sum()) for sp in SPLITS}
-            for s in SUBSETS}
+            for s in ordered_subsets(df["subset"])}
 
 
 def check_paper_counts(df: pd.DataFrame, raw: Path) -> None:
     """On the full real database the counts must be the paper's."""
     src = read_source(raw)
-    if src.get("kind") == "real" and src.get("limit_per_split", "0") == "0":
+    if (src.get("kind") == "real" and src.get("dataset", "cufs") == "cufs"
+            and src.get("limit_per_split", "0") == "0"):
         got = split_counts(df)
         if got != PAPER_COUNTS:
             raise CufsError(f"{raw}: split counts {got} differ from the paper's {PAPER_COUNTS}")

@@ -168,3 +168,24 @@ def make_synthetic_cufs(out: Path, per_split: int = 4, seed: int = 0) -> int:
             "numbers computed on it say nothing about the method.\n"
         )
     return n
+
+
+def make_synthetic_paired(out: Path, n: int = 8, seed: int = 0) -> int:
+    """``n`` synthetic pairs in the paired-folder layout (``photos/``, ``sketches/``,
+    matching names; ``fss.data.paired_folder``) under ``out``, a new folder written whole
+    or not at all; returns ``n``."""
+    from fss.errors import UserError
+    from fss.io import atomic_dir
+
+    out = Path(out)
+    if out.exists():
+        raise UserError(f"{out}: exists (the synthetic pairs go into a new folder)")
+    rng = np.random.default_rng(seed)
+    with atomic_dir(out) as tmp:
+        (tmp / "photos").mkdir()
+        (tmp / "sketches").mkdir()
+        for k in range(n):
+            face = random_face(rng)
+            draw_photo(face, rng).save(tmp / "photos" / f"pair-{k:03d}.png")
+            draw_sketch(face, rng).save(tmp / "sketches" / f"pair-{k:03d}.jpg", quality=95)
+    return n

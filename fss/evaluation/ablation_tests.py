@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from fss.data.splits import ordered_subsets
 from fss.errors import UserError
 from fss.metrics.bootstrap import BootstrapParams, two_level_bootstrap
 from fss.metrics.table import ablation_keys
-from fss.published import SUBSETS
 from fss.runs import MTCNN_SUFFIX, run_name
 
 DEFAULT_BOOTSTRAP = BootstrapParams()
@@ -47,7 +47,7 @@ def compare_rows(a: pd.DataFrame, b: pd.DataFrame, boot: BootstrapParams = DEFAU
     subset_of = a.drop_duplicates("id").set_index("id")["subset"]
     out: dict[str, dict[str, Any]] = {}
     groups = [("all", list(subset_of.index)),
-              *((s, list(subset_of.index[subset_of == s])) for s in SUBSETS)]
+              *((s, list(subset_of.index[subset_of == s])) for s in ordered_subsets(subset_of))]
     for name, ids in groups:
         if not ids:
             continue

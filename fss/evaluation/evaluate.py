@@ -14,13 +14,13 @@ import torch
 from pydantic import Field
 
 from fss.config import Fraction, NonNegInt, PosInt
+from fss.data.splits import ordered_subsets
 from fss.errors import UserError
 from fss.io import atomic_dir, read_gray, read_rgb, save_png, write_text
 from fss.metrics.bootstrap import BootstrapParams, bootstrap_ci
 from fss.metrics.kid import kid_x1000
 from fss.metrics.similarity import psnr, ssim, ssim_skimage
 from fss.metrics.table import METRICS, interval_keys
-from fss.published import SUBSETS
 
 if TYPE_CHECKING:
     from fss.metrics.perceptual import PerceptualMetrics
@@ -208,7 +208,7 @@ def evaluate_results(results: Path, pairs: list[TestPair], real_features: dict[s
         write_scores(scores, pairs, scores_csv)
     out: dict[str, Any] = {"subsets": {}}
     fake_all, real_all = [], []
-    for subset in [s for s in SUBSETS if s in scores]:
+    for subset in ordered_subsets(scores):
         sub = [p for p in pairs if p.subset == subset]
         m: dict[str, Any] = {"n": len(sub)}
         if fid_model is not None:
@@ -266,10 +266,10 @@ def real_sketch_floor(train: dict[str, np.ndarray], test: dict[str, np.ndarray],
     """FID / KID between each subset's real training and real test sketches: what a
     generator that drew perfect sketches of other people could score at these sizes."""
     out: dict[str, Any] = {"subsets": {}}
-    for s in [s for s in SUBSETS if s in train and s in test]:
+    common = ordered_subsets(set(train) & set(test))
+    for s in common:
         out["subsets"][s] = {"n": len(test[s]), "n_train": len(train[s]),
                              **distances(train[s], test[s], p)}
-    common = [s for s in SUBSETS if s in train and s in test]
     if common:
         out["all"] = {"n": sum(len(test[s]) for s in common),
                       "n_train": sum(len(train[s]) for s in common),
@@ -283,7 +283,7 @@ def real_sketch_features(pairs: list[TestPair], model: torch.nn.Module,
     from fss.metrics.fid import image_features
 
     return {s: image_features([p.sketch for p in pairs if p.subset == s], model, device)
-            for s in SUBSETS if any(p.subset == s for p in pairs)}
+            for s in ordered_subsets(p.subset for p in pairs)}
 
 
 def save_features(feats: dict[str, dict[str, np.ndarray]], out: Path) -> None:

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import torch
 
-from fss.evaluation.evaluate import SUBSETS, TestPair
+from fss.data.splits import ordered_subsets
+from fss.evaluation.evaluate import TestPair
 from fss.io import read_rgb
 from fss.metrics.bootstrap import BootstrapParams, bootstrap_ci
 from fss.metrics.recognition import FaceEmbedder, RecognitionParams, rank1
@@ -28,7 +29,8 @@ def accuracy_by_subset(hits: np.ndarray, pairs: list[TestPair],
                        boot: BootstrapParams | None = None) -> dict[str, Any]:
     """Rank-1 rate overall and per subset; with ``boot``, ``<subset>_ci`` intervals."""
     groups = {"all": list(range(len(pairs)))}
-    groups |= {s: [i for i, p in enumerate(pairs) if p.subset == s] for s in SUBSETS}
+    groups |= {s: [i for i, p in enumerate(pairs) if p.subset == s]
+               for s in ordered_subsets(p.subset for p in pairs)}
     out: dict[str, Any] = {}
     for name, sel in groups.items():
         if sel:

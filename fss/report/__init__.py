@@ -66,6 +66,7 @@ from fss.report.tables import (
     all_images_table,
     dss_share_table,
     official_cut_table,
+    own_data_table,
     rcs_section,
     region_table,
     table3,
@@ -95,7 +96,10 @@ def directions() -> str:
 
 def render_report(inp: Inputs, figures: Sequence[tuple[str, str]], commit: str,
                   date: str) -> str:
-    """The markdown; ``figures`` = (file name under figures/, caption)."""
+    """The markdown; ``figures`` = (file name under figures/, caption). Data the paper
+    did not use (a paired folder) gets ``render_own_data_report``."""
+    if inp.dataset != "cufs":
+        return render_own_data_report(inp, figures, commit, date)
     profile, _ = run_profile(inp)
     trained = inp.trained
     resamples, level = bootstrap_settings(inp)
@@ -116,18 +120,9 @@ def render_report(inp: Inputs, figures: Sequence[tuple[str, str]], commit: str,
         ablation_section(inp.ablation, level, resamples),
         tables4_6(inp.rows, inp.floor),
         table7(inp.recognition, trained),
-        "## Figures", "",
     ]
     budget = [f for f in figures if f[0].startswith(FIGURE_PREFIX)]
-    figures = [f for f in figures if f not in budget]
-    if figures:
-        for name, caption in figures:
-            parts += [f"![{caption}](figures/{name})", "", f"*{caption}*", ""]
-        parts += [f"Test ids shown: {', '.join(i for _, i in figure_ids(inp.test_ids))}; grey "
-                  "tile = image missing.", ""]
-    else:
-        splits = f"`{inp.paths.splits}`" if inp.paths else "the split file"
-        parts += [f"No figures: {splits} or the images are missing.", ""]
+    parts += figures_section(inp, [f for f in figures if f not in budget])
     parts += [
         "## Beyond the paper", "",
         all_images_table(inp.rows, trained, inp.floor),
@@ -141,6 +136,56 @@ def render_report(inp: Inputs, figures: Sequence[tuple[str, str]], commit: str,
         provenance(inp, commit, date),
         "## Deviations from the paper", "",
         *(f"- {d}" for d in dev), "",
+    ]
+    return "\n".join(parts)
+
+
+def figures_section(inp: Inputs, figures: Sequence[tuple[str, str]]) -> list[str]:
+    parts = ["## Figures", ""]
+    if figures:
+        for name, caption in figures:
+            parts += [f"![{caption}](figures/{name})", "", f"*{caption}*", ""]
+        parts += [f"Test ids shown: {', '.join(i for _, i in figure_ids(inp.test_ids))}; grey "
+                  "tile = image missing.", ""]
+    else:
+        splits = f"`{inp.paths.splits}`" if inp.paths else "the split file"
+        parts += [f"No figures: {splits} or the images are missing.", ""]
+    return parts
+
+
+def render_own_data_report(inp: Inputs, figures: Sequence[tuple[str, str]], commit: str,
+                           date: str) -> str:
+    """The report on data the paper did not use (``data.dataset`` paired_folder): ours
+    only, per subset of the split file; no paper columns, no gap to the paper, no claims
+    of its ablation tested, none of the committed CUFS curves or sweeps."""
+    profile, _ = run_profile(inp)
+    trained = inp.trained
+    resamples, level = bootstrap_settings(inp)
+    m = f"{inp.paths.metrics}/" if inp.paths else "the metrics folder"
+    src = inp.source
+    data = (f"your pairs from `{src.get('source', '?')}` ({src.get('pairs', '?')} pairs; "
+            f"split: {src.get('split', '?')})")
+    parts = [
+        "# FSS report on your own pairs", "",
+        f"All numbers below: profile **{profile}** ({setup_summary(inp.params)}) on {data}, "
+        f"read from `{m}` (a trained row's runs: `<row>/seed<k>.json` there). The paper has "
+        f"no numbers on this data, so every table is ours only; {directions()}. "
+        f"'{NOT_RUN}' = the row's metrics file is missing; 'not evaluated' = the file has "
+        "no numbers for that subset.", "",
+        how_to_read(inp),
+        own_data_table(inp.rows, trained, inp.floor, inp.subsets),
+        ablation_section(inp.ablation, level, resamples, inp.subsets, paper=False),
+        table7(inp.recognition, trained, inp.subsets, paper=False),
+    ]
+    parts += figures_section(inp, [f for f in figures if not f[0].startswith(FIGURE_PREFIX)])
+    parts += [
+        "## Beyond the per-subset tables", "",
+        all_images_table(inp.rows, trained, inp.floor),
+        region_table(inp.rows, trained, inp.subsets),
+        training_table(inp.train, trained),
+        dss_share_table(inp.train, trained),
+        rcs_section(inp.rcs),
+        provenance(inp, commit, date),
     ]
     return "\n".join(parts)
 

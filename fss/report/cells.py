@@ -142,20 +142,23 @@ def _ours(ln: Line, key: str) -> str:
     return DASH if ln.status == PUBLISHED_ONLY and not METRICS[key].published else ln.status
 
 
-def compare_table(lines: Sequence[Line], metrics: Sequence[str]) -> list[str]:
+def compare_table(lines: Sequence[Line], metrics: Sequence[str],
+                  paper: bool = True) -> list[str]:
     """Three adjacent columns per metric: ours | paper | delta; one (ours) for a metric
-    the paper does not report. Δ is taken on the mean."""
+    the paper does not report, or for every metric with ``paper`` False (data the paper
+    did not use). Δ is taken on the mean."""
     header = ["row"]
     for k in metrics:
         t = METRICS[k].label
-        header += [f"{t} ours", f"{t} (paper)", "Δ"] if METRICS[k].published else [f"{t} ours"]
+        header += ([f"{t} ours", f"{t} (paper)", "Δ"] if METRICS[k].published and paper
+                   else [f"{t} ours"])
     body = []
     for ln in lines:
         cells = [row_label(ln.row)]
         for k in metrics:
             m = METRICS[k]
             ours = _ours(ln, k)
-            if not m.published:
+            if not m.published or not paper:
                 cells.append(ours)
                 continue
             paper = fmt(ln.paper.get(k), m.decimals) if ln.paper else DASH

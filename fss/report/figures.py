@@ -12,6 +12,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from fss import published as pub
+from fss.data.splits import ordered_subsets
 from fss.paths import PathsParams
 from fss.report.cells import REFERENCES, ablation_rows
 from fss.runs import run_name, seed_paths
@@ -54,7 +55,8 @@ def figure_ids(test_ids: Mapping[str, Sequence[str]], per_subset: int = FIGS_PER
                ) -> list[tuple[str, str]]:
     """(subset, id): the first ``per_subset`` test ids of each subset, in splits.csv order,
     so the same faces appear in every run's report."""
-    return [(s, i) for s in pub.SUBSETS for i in list(test_ids.get(s, []))[:per_subset]]
+    return [(s, i) for s in ordered_subsets(test_ids)
+            for i in list(test_ids.get(s, []))[:per_subset]]
 
 
 @dataclass(frozen=True)

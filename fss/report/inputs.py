@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from fss import published as pub
+from fss.data.splits import ordered_subsets
 from fss.paths import PathsParams, read_paths
 from fss.report.cells import KID_SPREAD, REFERENCES
 from fss.runs import SEED_DIR, seed_paths, summarize_seeds
@@ -44,6 +45,10 @@ class Inputs:
     sweeps: dict[str, dict] = field(default_factory=dict)
 
     trained: list[str] = field(default_factory=list)  # trained_rows
+    # the data the rows were scored on: cufs (the paper's tables beside ours) or a
+    # user's paired folder (ours only), and its subsets in the split file's order
+    dataset: str = "cufs"
+    subsets: list[str] = field(default_factory=lambda: list(pub.SUBSETS))
     # where the files were read from, relative to the tree (None: built by hand)
     paths: PathsParams | None = None
 
@@ -246,7 +251,12 @@ def load_inputs(root: Path, paths: PathsParams | None = None) -> Inputs:
     def of(r: str) -> list[int] | None:
         return None if seeds is None else seeds.get(r)
 
+    source = _key_values(at.raw / "source.csv")
+    test_ids = _test_ids(at.splits)
+    data = params.get("data") if isinstance(params.get("data"), Mapping) else {}
     return Inputs(
+        dataset=str(source.get("dataset") or data.get("dataset") or "cufs"),
+        subsets=ordered_subsets(test_ids) if test_ids else list(pub.SUBSETS),
         params=params,
         trained=trained,
         rows={**{r: seed_runs(m, r, _evaluation_runs, of(r)) for r in trained},
@@ -258,9 +268,9 @@ def load_inputs(root: Path, paths: PathsParams | None = None) -> Inputs:
         rcs=rcs if rcs is not None and "test_face_iou" in rcs else None,
         # the files the download and align stages write inside their folders
         alignment=_json(at.aligned / "metrics.json"),
-        source=_key_values(at.raw / "source.csv"),
+        source=source,
         manifest=_manifest_counts(at.raw / "manifest.csv"),
-        test_ids=_test_ids(at.splits),
+        test_ids=test_ids,
         files=metrics_files(m, seeds),
         official_cut_reference=_json(at.official_cut_reference),
         official_cut=_json(at.official_cut),

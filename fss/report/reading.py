@@ -386,11 +386,12 @@ def interval_halfwidth(rows: Mapping[str, dict | None], trained: Sequence[str], 
     return statistics.median(widths) if widths else None
 
 
-def _floor_bullet(floor: Mapping[str, Any] | None, rows: Mapping[str, dict | None]) -> str:
+def _floor_bullet(floor: Mapping[str, Any] | None, rows: Mapping[str, dict | None],
+                  subsets: Sequence[str] = pub.SUBSETS) -> str:
     if floor is None:
         return (f"**FID floor.** {FLOOR_MISSING} FID is biased upward at small sample sizes, "
                 "so without the floor only differences between rows mean anything.")
-    subs = [(s, m) for s in pub.SUBSETS
+    subs = [(s, m) for s in subsets
             if (m := subset_metrics({FLOOR: floor}, FLOOR, s)) and _num(m.get("fid")) is not None]
     if not subs:
         return "**FID floor.** The fid_reference stage's floor has no per-subset FID."
@@ -399,17 +400,17 @@ def _floor_bullet(floor: Mapping[str, Any] | None, rows: Mapping[str, dict | Non
         n, nt = _num(m.get("n")), _num(m.get("n_train"))
         return f" ({_text(n)} test vs {_text(nt)} training sketches)" if n and nt else ""
 
-    fids = ", ".join(f"≈ {fmt(m['fid'], 1)} on {pub.SUBSET_NAMES[s]}{sizes(m)}"
+    fids = ", ".join(f"≈ {fmt(m['fid'], 1)} on {pub.SUBSET_NAMES.get(s, s)}{sizes(m)}"
                      for s, m in subs)
     out = (f"**FID floor.** A perfect generator would still score FID {fids} at these sample "
            "sizes: that is real training sketches against the real test sketches. FID is "
            "biased upward in small samples, so FID values below or near the floor are not "
            "meaningful differences.")
-    kids = [f"≈ {fmt(m.get('kid'), 1)} × 10⁻³ on {pub.SUBSET_NAMES[s]}" for s, m in subs
+    kids = [f"≈ {fmt(m.get('kid'), 1)} × 10⁻³ on {pub.SUBSET_NAMES.get(s, s)}" for s, m in subs
             if _num(m.get("kid")) is not None]
     if kids:
         out += " KID removes that bias: its floor is " + ", ".join(kids) + "."
-    below = [f"{pub.NAMES.get(r, REFERENCE_NAMES.get(r, r))} on {pub.SUBSET_NAMES[s]} "
+    below = [f"{pub.NAMES.get(r, REFERENCE_NAMES.get(r, r))} on {pub.SUBSET_NAMES.get(s, s)} "
              f"({fmt(f, 2)} ≤ {fmt(m['fid'], 2)})" for r in rows for s, m in subs
              if (f := _num((subset_metrics(rows, r, s) or {}).get("fid"))) is not None
              and f <= m["fid"]]
@@ -420,13 +421,13 @@ def _floor_bullet(floor: Mapping[str, Any] | None, rows: Mapping[str, dict | Non
 
 
 def _noise_bullet(rows: Mapping[str, dict | None], trained: Sequence[str],
-                  level: float | None) -> str:
+                  level: float | None, subsets: Sequence[str] = pub.SUBSETS) -> str:
     widths = []
-    for s in pub.SUBSETS:
+    for s in subsets:
         ss, ps = (interval_halfwidth(rows, trained, k, s) for k in ("ssim", "psnr"))
         if ss is not None or ps is not None:
             widths.append(f"±{fmt(ss, 4)} SSIM and ±{fmt(ps, 2)} dB PSNR on "
-                          f"{pub.SUBSET_NAMES[s]}")
+                          f"{pub.SUBSET_NAMES.get(s, s)}")
     if not widths:
         return ""
     return (f"**Noise.** `[lo, hi]` is the {_level(level)}bootstrap interval of a mean over "
@@ -496,7 +497,10 @@ def how_to_read(inp: Inputs) -> str:
     """A few bullets, every number from the inputs: the FID floor, the interval noise,
     which of the paper's ablation gains survive, and the seed spread."""
     _, level = bootstrap_settings(inp)
-    bullets = [_floor_bullet(inp.floor, inp.rows), _noise_bullet(inp.rows, inp.trained, level),
-               _ablation_bullet(inp.ablation), _seeds_bullet(inp.rows, inp.trained)]
+    paper = inp.dataset == "cufs"    # the paper's claims are about CUFS
+    bullets = [_floor_bullet(inp.floor, inp.rows, inp.subsets),
+               _noise_bullet(inp.rows, inp.trained, level, inp.subsets),
+               _ablation_bullet(inp.ablation) if paper else "",
+               _seeds_bullet(inp.rows, inp.trained)]
     return "\n".join(["## How to read these tables", "",
                       *(f"- {b}" for b in bullets if b)]) + "\n"

@@ -24,7 +24,8 @@ def _value(m: Mapping[str, Any] | None, key: str) -> str:
     return fmt(v, METRICS[key].decimals)
 
 
-def _table3_lines(rows: Mapping[str, dict | None], floor: Mapping[str, Any] | None) -> list[str]:
+def _table3_lines(rows: Mapping[str, dict | None], floor: Mapping[str, Any] | None,
+                  subsets: Sequence[str] = pub.SUBSETS, paper: bool = True) -> list[str]:
     keys = [k for k in table_columns(TABLE3_ORDER) if k != "kid"]
     width = 30
     head = f"  {'row / subset':{width}s}" + "".join(f"{METRICS[k].short:>10s}" for k in keys)
@@ -34,21 +35,22 @@ def _table3_lines(rows: Mapping[str, dict | None], floor: Mapping[str, Any] | No
         if d is None:
             lines.append(f"  {pub.NAMES.get(r, r):{width}s}not run")
             continue
-        for s in pub.SUBSETS:
+        for s in subsets:
             m = subset_metrics({r: d}, r, s)
             if m is None:
                 continue
-            name = f"{pub.NAMES.get(r, 'real sketches (floor)')} {pub.SUBSET_NAMES[s]}"
+            name = f"{pub.NAMES.get(r, 'real sketches (floor)')} {pub.SUBSET_NAMES.get(s, s)}"
             lines.append(f"  {name:{width}s}" + "".join(f"{_value(m, k):>10s}" for k in keys))
-            paper = pub.TABLE3.get(r, {}).get(s)
-            if paper:
+            theirs = pub.TABLE3.get(r, {}).get(s) if paper else None
+            if theirs:
                 lines.append(f"  {'  (paper)':{width}s}" + "".join(
-                    f"{fmt(paper.get(k), METRICS[k].decimals) if k in paper else '':>10s}"
+                    f"{fmt(theirs.get(k), METRICS[k].decimals) if k in theirs else '':>10s}"
                     for k in keys))
     return lines
 
 
-def _table7_line(recognition: Mapping[str, Any] | None, trained: Sequence[str]) -> str:
+def _table7_line(recognition: Mapping[str, Any] | None, trained: Sequence[str],
+                 paper: bool = True) -> str:
     probes = (recognition or {}).get("probes") or {}
     if not probes:
         return "Table 7 (rank-1 %): not run"
@@ -56,11 +58,11 @@ def _table7_line(recognition: Mapping[str, Any] | None, trained: Sequence[str]) 
     for r in ("test_photos", *trained):
         p = probes.get(r)
         if isinstance(p, Mapping) and _num(p.get("all")) is not None:
-            paper = pub.TABLE7.get(r)
+            theirs = pub.TABLE7.get(r) if paper else None
             parts.append(f"{pub.NAMES.get(r, r)} {fmt(METRICS['rank1'].scale * p['all'], 1)}"
-                         + (f" (paper {paper:.1f})" if paper is not None else ""))
+                         + (f" (paper {theirs:.1f})" if theirs is not None else ""))
     crop = "fixed crop" if isinstance((recognition or {}).get("crop"), Mapping) else "MTCNN crop"
-    return f"Table 7 (rank-1 %, {crop}): " + ", ".join(parts)
+    return f"{'Table 7 ' if paper else ''}(rank-1 %, {crop}): " + ", ".join(parts)
 
 
 def _steps_line(tests: Mapping[str, Any] | None) -> str:
@@ -75,6 +77,14 @@ def _steps_line(tests: Mapping[str, Any] | None) -> str:
 
 def summary(inp: Inputs, report_path: str) -> str:
     profile, warnings = run_profile(inp)
+    if inp.dataset != "cufs":   # the paper has no numbers on a user's pairs
+        out = [f"FSS pipeline: profile {profile} ({setup_summary(inp.params)}), your pairs "
+               f"from {inp.source.get('source', '?')}", "",
+               "Per subset (headline rows):",
+               *_table3_lines(inp.rows, inp.floor, inp.subsets, paper=False), "",
+               "Recognition " + _table7_line(inp.recognition, inp.trained, paper=False)]
+        out += [f"Warning: {w}." for w in warnings]
+        return "\n".join([*out, "", f"Full report: {report_path}"])
     out = [f"FSS pipeline: profile {profile} ({setup_summary(inp.params)})", "",
            "Table 3 (headline rows; FID/PSNR/SSIM beside the paper's):",
            *_table3_lines(inp.rows, inp.floor), "",

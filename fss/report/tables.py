@@ -52,7 +52,8 @@ def _n_images(rows: Mapping[str, dict | None], subset: str) -> int | None:
 
 def _subset_title(rows: Mapping[str, dict | None], subset: str) -> str:
     n = _n_images(rows, subset)
-    return pub.SUBSET_NAMES[subset] + (f" ({n} test images)" if n is not None else "")
+    return pub.SUBSET_NAMES.get(subset, subset) + (f" ({n} test images)" if n is not None
+                                                    else "")
 
 
 # ---------------------------------------------------------------- the paper's tables
@@ -122,6 +123,19 @@ def table3(rows: Mapping[str, dict | None], trained: Sequence[str],
     return "\n".join(out)
 
 
+def own_data_table(rows: Mapping[str, dict | None], trained: Sequence[str],
+                   floor: Mapping[str, Any] | None, subsets: Sequence[str]) -> str:
+    """Data the paper did not use (a paired folder): per subset, every trained row and
+    the references, ours only, in Table 3's column order."""
+    out = ["## Results per subset", "", cells_legend(rows, floor), ""]
+    for s in subsets:
+        lines = [Line(r, subset_metrics(rows, r, s), None, _status(rows, r)) for r in trained]
+        lines += _reference_lines(rows, floor, s)
+        out += [f"### {_subset_title(rows, s)}", ""]
+        out += compare_table(lines, table_columns(TABLE3_ORDER), paper=False) + [""]
+    return "\n".join(out)
+
+
 def tables4_6(rows: Mapping[str, dict | None], floor: Mapping[str, Any] | None = None) -> str:
     """Tables 4-6 (comparison), one per subset, FID / SSIM / PSNR as the paper prints them
     (KID beside FID, ours only)."""
@@ -166,42 +180,49 @@ def _crop_text(recognition: Mapping[str, Any]) -> str:
             "finds a face, a quality signal of its own.")
 
 
-def table7(recognition: Mapping[str, Any] | None, trained: Sequence[str]) -> str:
+def table7(recognition: Mapping[str, Any] | None, trained: Sequence[str],
+           subsets: Sequence[str] = pub.SUBSETS, paper: bool = True) -> str:
     """Table 7 (rank-1 recognition, %): ours over all test images beside the paper's,
     then ours per subset (the paper gives only the overall rate), then the MTCNN-crop
     rank-1 and the detectable share. ``probes`` (and ``probes_mtcnn``, ``detectable``):
-    one per row (its seeds summarised, see ``summarize_probes``) plus ``test_photos``."""
+    one per row (its seeds summarised, see ``summarize_probes``) plus ``test_photos``.
+    ``paper`` False (data the paper did not use): ours only, our rows only."""
     m = METRICS["rank1"]
     rec = recognition or {}
     probes: Mapping[str, Any] = rec.get("probes") or {}
     mtcnn: Mapping[str, Any] = rec.get("probes_mtcnn") or {}
     detectable: Mapping[str, Any] = rec.get("detectable") or {}
     # Paper's methods first, then our other probed rows, each once.
-    order = list(dict.fromkeys([*pub.RECOGNITION_METHODS, *trained, *probes]))
+    order = list(dict.fromkeys([*(pub.RECOGNITION_METHODS if paper else ["test_photos"]),
+                                *trained, *probes]))
     header = ["probe", "rank-1 % ours", "rank-1 % (paper)", "Δ",
-              *(f"{pub.SUBSET_NAMES[s]} % ours" for s in pub.SUBSETS),
+              *(f"{pub.SUBSET_NAMES.get(s, s)} % ours" for s in subsets),
               f"{METRICS['rank1_mtcnn'].short} ours", "detectable %"]
     extra = 2
     body = []
     for r in order:
-        paper = pub.TABLE7.get(r)
+        theirs = pub.TABLE7.get(r)
         if r in pub.PUBLISHED_ONLY:
-            body.append([row_label(r), PUBLISHED_ONLY, fmt(paper, 2), DASH]
-                        + [PUBLISHED_ONLY] * (len(pub.SUBSETS) + extra))
+            body.append([row_label(r), PUBLISHED_ONLY, fmt(theirs, 2), DASH]
+                        + [PUBLISHED_ONLY] * (len(subsets) + extra))
             continue
         p = probes.get(r)
         if p is None:
-            body.append([row_label(r), NOT_RUN, fmt(paper, 2), DASH]
-                        + [NOT_RUN] * (len(pub.SUBSETS) + extra))
+            body.append([row_label(r), NOT_RUN, fmt(theirs, 2), DASH]
+                        + [NOT_RUN] * (len(subsets) + extra))
             continue
         ours = _shown(p.get("all"), m.scale)
         mt, det, mm = mtcnn.get(r), detectable.get(r), METRICS["rank1_mtcnn"]
-        body.append([row_label(r), cell(p, "all", m.decimals, m.scale), fmt(paper, 2),
-                     delta(ours, paper, m)]
-                    + [cell(p, s, m.decimals, m.scale) for s in pub.SUBSETS]
+        body.append([row_label(r), cell(p, "all", m.decimals, m.scale), fmt(theirs, 2),
+                     delta(ours, theirs, m)]
+                    + [cell(p, s, m.decimals, m.scale) for s in subsets]
                     + [cell(mt, "all", mm.decimals, mm.scale) if mt else NOT_RUN,
                        cell(det, "all", 1, 100.0) if det else NOT_RUN])  # a share, in %
-    out = ["## Table 7: rank-1 face recognition (%, ours vs paper)", ""]
+    if not paper:   # the paper's columns go: it has no numbers on this data
+        header = [h for i, h in enumerate(header) if i not in (2, 3)]
+        body = [[c for i, c in enumerate(b) if i not in (2, 3)] for b in body]
+    out = [("## Table 7: rank-1 face recognition (%, ours vs paper)" if paper
+            else "## Rank-1 face recognition (%)"), ""]
     if recognition is None:
         out += ["No recognition results: the recognize stage has not run.", ""]
     else:
@@ -263,7 +284,8 @@ def region_keys() -> list[tuple[str, str, int]]:
             for m in of_kind("image") if m.regions]
 
 
-def region_table(rows: Mapping[str, dict | None], trained: Sequence[str]) -> str:
+def region_table(rows: Mapping[str, dict | None], trained: Sequence[str],
+                 subsets: Sequence[str] = pub.SUBSETS) -> str:
     """SSIM / PSNR restricted to the RCS face and hair regions, per subset and overall."""
     keys = region_keys()
     header = ["row", "subset", *(h for _, h, _ in keys)]
@@ -272,9 +294,9 @@ def region_table(rows: Mapping[str, dict | None], trained: Sequence[str]) -> str
         if rows.get(r) is None:
             body.append([row_label(r), DASH, *([NOT_RUN] * len(keys))])
             continue
-        for s in (*pub.SUBSETS, "all"):
+        for s in (*subsets, "all"):
             m = subset_metrics(rows, r, s) or {}
-            body.append([row_label(r), pub.SUBSET_NAMES[s],
+            body.append([row_label(r), pub.SUBSET_NAMES.get(s, s),
                          *(cell(m, k, d) for k, _, d in keys)])
     return "\n".join([
         "### SSIM / PSNR within the face and hair regions", "",
@@ -487,7 +509,8 @@ def method_text(tests: Mapping[str, Any], level: float | None, resamples: int | 
 
 
 def ablation_section(tests: Mapping[str, Any] | None, level: float | None = None,
-                     resamples: int | None = None) -> str:
+                     resamples: int | None = None, subsets: Sequence[str] = pub.SUBSETS,
+                     paper: bool = True) -> str:
     """One line per adjacent ablation pair and subset: our differences with their
     intervals, beside the paper's Table 3 differences."""
     out = ["## Are the ablation steps real? (bootstrap over seeds and test images)", ""]
@@ -500,23 +523,25 @@ def ablation_section(tests: Mapping[str, Any] | None, level: float | None = None
     out.append(
         "Each line: our next ablation row minus the previous one (to − from) on the same "
         f"test images, with {method_text(tests, lvl, res)}. {STAR} = the interval excludes "
-        "0: the step changes the metric by more than that randomness would. The claim "
-        "tested: the paper presents each step as improving every metric on every subset "
-        "(its Table 3; its own differences in the last column). Rates are in percentage "
-        "points; the paper gives no rank-1 for its ablation rows.")
+        "0: the step changes the metric by more than that randomness would. "
+        + ("The claim tested: the paper presents each step as improving every metric on "
+           "every subset (its Table 3; its own differences in the last column). Rates are "
+           "in percentage points; the paper gives no rank-1 for its ablation rows."
+           if paper else "Rates are in percentage points."))
     keys = _ablation_columns(tests)
-    header = ["step", "subset", "n", *(_diff_title(k) for k in keys), "paper's Δ (Table 3)"]
+    header = ["step", "subset", "n", *(_diff_title(k) for k in keys),
+              *(["paper's Δ (Table 3)"] if paper else [])]
     body = []
     for p in _pairs(tests):
         a, b = str(p.get("from")), str(p.get("to"))
         subs = p.get("subsets") or {}
-        for s in (*pub.SUBSETS, "all"):
+        for s in (*subsets, "all"):
             d = subs.get(s)
             if not isinstance(d, Mapping):
                 continue
-            body.append([_step_name(a, b), pub.SUBSET_NAMES[s], fmt(d.get("n"), 0),
+            body.append([_step_name(a, b), pub.SUBSET_NAMES.get(s, s), fmt(d.get("n"), 0),
                          *(diff_cell(d.get(k), k) for k in keys),
-                         paper_step(a, b, s) if s != "all" else DASH])
+                         *([paper_step(a, b, s) if s != "all" else DASH] if paper else [])])
     if not body:
         return "\n".join([*out, "", "No pairs were tested (fewer than two ablation rows)."]
                          ) + "\n"
