@@ -15,10 +15,10 @@ from fss.io import read_gray, save_png
 from tests.conftest import tiny_model_file
 
 
-def _dataset(tmp_path, s=16):
+def _dataset(tmp_path, s=16, subsets=("cuhk", "ar")):
     rng = np.random.default_rng(0)
     rows = []
-    for subset in ("cuhk", "ar"):
+    for subset in subsets:
         for split in ("train", "test"):
             for i in range(2):
                 pid = f"{subset}-{split}-{i}"
@@ -111,6 +111,22 @@ def test_intervals_and_per_image_scores(tmp_path):
     one = fsim(gray_batch([read_gray(tmp_path / "res" / last.subset / f"{last.id}.png")]),
                gray_batch([read_gray(last.sketch)]))
     assert per["fsim"].iloc[-1] == pytest.approx(float(one[0]), abs=1e-5)
+
+
+def test_every_subset_of_the_split_file_is_scored(tmp_path):
+    """A paired folder's subsets (not CUFS's) are scored, not dropped from the subsets
+    while they stay in "all"; CUFS's come first, in the paper's order, then by name."""
+    from fss.evaluation.evaluate import real_sketch_floor
+
+    csv = _dataset(tmp_path, subsets=("street", "ar", "garden"))
+    pairs = read_test_pairs(csv)
+    make_reference("mean_sketch", pairs, csv, tmp_path / "res")
+    m = evaluate_results(tmp_path / "res", pairs, {}, None, None)
+    assert list(m["subsets"]) == ["ar", "garden", "street"]
+    assert sum(v["n"] for v in m["subsets"].values()) == m["all"]["n"] == 6
+    rng = np.random.default_rng(0)
+    feats = {s: np.abs(rng.normal(0, 1, (20, 8))) for s in ("street", "ar")}
+    assert list(real_sketch_floor(feats, feats)["subsets"]) == ["ar", "street"]
 
 
 def test_distances_and_the_real_sketch_floor():

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from conftest import shared_cufs
 
-from fss.published import SUBSETS
 from fss.evaluation.recognition import accuracy_by_subset
+from fss.published import SUBSETS
 
 
 def test_accuracy_by_subset_counts_each_subset():
