@@ -223,6 +223,9 @@ def sweep_export_cmd(
     commits: Annotated[int, typer.Option(
         min=1, help="Read the experiments of the last N commits (dvc exp show -n), so a "
         "sweep that spans a commit is exported whole.")] = 10,
+    add: Annotated[bool, typer.Option(
+        "--add", help="Add to the export already written (a sweep run in parts, in "
+        "other clones): a value in both takes this run's point.")] = False,
     root: Annotated[Path, typer.Option(help=ROOT_HELP)] = Path("."),
 ) -> None:
     """Export a one-knob sweep's experiments for the report.
@@ -230,7 +233,9 @@ def sweep_export_cmd(
     Reads `dvc exp show --json` (the experiments and committed revisions of the last
     COMMITS commits), keeps one point per value of KEY with the row's evaluation per
     seed (an experiment before a committed revision, then the most seeds), and writes them to
-    `paths.sweeps/<KEY>.json`, which the report stage reads (commit it).
+    `paths.sweeps/<KEY>.json`, which the report stage reads (commit it). DVC keeps
+    experiments in the clone that ran them: with --add, a part of a sweep run elsewhere
+    joins the export already committed.
 
     Example: `fss sweep-export loss.alpha --row fss`
     """
@@ -276,6 +281,17 @@ def sweep_export_cmd(
         raise UserError(f"no experiment sets {key} and has {row}'s evaluation "
                         f"({metrics_dir}/{row}/seed<k>.json): nothing written")
     target = spelled.under(root).sweeps / f"{key}.json"
+    if add and target.exists():
+        from fss.report.sweep import merge_sweeps
+
+        try:
+            committed = json.loads(target.read_text(encoding="utf-8"))
+            if not isinstance(committed, dict):
+                raise ValueError("not an export (a JSON object)")
+            out = merge_sweeps(committed, out)
+        except (OSError, ValueError) as e:  # (JSON and decoding errors are ValueErrors)
+            raise UserError(f"{target}: {' '.join(str(e).split())[:160]}; "
+                            "nothing written") from None
     write_json(target, out)
     typer.echo(f"wrote {target}: {key} = "
                + ", ".join(f"{p['value']} ({len(p['seeds'])} seed(s))" for p in out["points"]))

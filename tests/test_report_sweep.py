@@ -199,3 +199,54 @@ def test_export_runs_this_interpreters_dvc_and_its_faults_are_one_line(tmp_path,
         r = CliRunner().invoke(app, args)
         assert r.exit_code == 2 and "Traceback" not in r.output
         assert r.output.strip().splitlines() == [f"error: {words}"], r.output
+
+
+def test_add_joins_a_sweep_run_in_parts_and_refuses_another_sweep(tmp_path):
+    """Experiments stay in the clone that ran them: a part of the sweep run elsewhere
+    is added to the committed export; for a value in both, an experiment beats a
+    committed revision (whose metrics files may be older than the sweep), then the
+    newer point."""
+    import yaml
+
+    from tests.test_report import REPO_PARAMS
+
+    paths = yaml.safe_load(REPO_PARAMS.read_text())["paths"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump({"paths": paths}))
+    first = _rev("b" * 40, "main", 100.0, [150.0])
+    first["experiments"] = [{"name": "a0", "revs": [_rev("0" * 40, "a0", 0, [200.0])]}]
+    second = _rev("c" * 40, "main", 100, [155.0])
+    second["experiments"] = [{"name": "a10", "revs": [_rev("1" * 40, "a10", 10, [120.0])]}]
+    src, target = tmp_path / "s.json", tmp_path / paths["sweeps"] / "loss.alpha.json"
+
+    def export(show, *extra):
+        src.write_text(json.dumps([show]))
+        return CliRunner().invoke(app, ["sweep-export", "loss.alpha", "--from", str(src),
+                                        "--root", str(tmp_path), *extra])
+
+    assert export(first).exit_code == 0
+    r = export(second, "--add")
+    assert r.exit_code == 0, r.output
+    out = json.loads(target.read_text())
+    assert [(p["value"], p["exp"], p["commit"][0]) for p in out["points"]] == [
+        (0, "a0", "b"), (10, "a10", "c"), (100, "main", "c")]  # 100.0 replaced by 100
+    assert out["points"][2]["seeds"]["0"]["all"]["fid"] == 150.0
+    # an experiment's point is not replaced by a committed revision's
+    third = _rev("e" * 40, "main", 0, [99.0])
+    assert export(third, "--add").exit_code == 0
+    out = json.loads(target.read_text())
+    assert [(p["value"], p["exp"]) for p in out["points"]][0] == (0, "a0")
+    third["experiments"] = [{"name": "a0b", "revs": [_rev("f" * 40, "a0b", 0, [98.0])]}]
+    assert export(third, "--add").exit_code == 0
+    assert json.loads(target.read_text())["points"][0]["exp"] == "a0b"
+    # without --add the file is this run's alone
+    assert [p["value"] for p in json.loads(target.read_text())["points"]] == [0, 10, 100]
+    assert export(second).exit_code == 0
+    assert [p["value"] for p in json.loads(target.read_text())["points"]] == [10, 100]
+    before = target.read_text()
+    other = _rev("d" * 40, "main", 100.0, [150.0], profile="smoke")
+    r = export(other, "--add")
+    assert r.exit_code == 2 and "not one sweep" in r.output and "profile" in r.output
+    assert len(r.output.strip().splitlines()) == 1 and target.read_text() == before
+    target.write_text("[1]")
+    r = export(second, "--add")
+    assert r.exit_code == 2 and "not an export" in r.output and target.read_text() == "[1]"

@@ -2,7 +2,7 @@
 loss.alpha=...``), exported from ``dvc exp show --json`` to a small committed file the
 report reads (``paths.sweeps/<key>.json``), and the report's section on it: per value,
 the row's metrics per subset (mean ± std over its seeds) and sentences on what the knob
-does. Pure but for ``export_sweep``'s writing."""
+does. Pure: the command (``fss sweep-export``) reads and writes."""
 
 from __future__ import annotations
 
@@ -83,11 +83,13 @@ def sweep_points(exp_show: Sequence[Mapping[str, Any]], key: str, row: str,
             rank[value] = (is_exp, len(seeds))
             by_value[value] = {"exp": name, "rev": rev, "commit": baseline, "value": value,
                                "seeds": dict(sorted(seeds.items()))}
-    def order(v: Any) -> tuple:
-        number = isinstance(v, int | float) and not isinstance(v, bool)
-        return (0, float(v), "") if number else (1, 0.0, str(v))
+    return [by_value[v] for v in sorted(by_value, key=_value_order)]
 
-    return [by_value[v] for v in sorted(by_value, key=order)]
+
+def _value_order(v: Any) -> tuple[int, float, str]:
+    """Numbers in order (100 and 100.0 alike), then anything else by its text."""
+    number = isinstance(v, int | float) and not isinstance(v, bool)
+    return (0, float(v), "") if number else (1, 0.0, str(v))
 
 
 def _stat(point: Mapping[str, Any], group: str, metric: str) -> tuple[float, float | None] | None:
@@ -209,3 +211,26 @@ def sweep_export(exp_show: Sequence[Mapping[str, Any]], key: str, row: str, metr
             profiles.add(str(prof))
     return {"key": key, "row": row, "profile": ", ".join(sorted(profiles)),
             "command": command, "exported": exported, "points": points}
+
+
+def merge_sweeps(committed: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """``new`` added to an export already committed (``fss sweep-export --add``): DVC's
+    experiments live in one clone, so a sweep run in parts (other days, other machines)
+    is exported in parts. For a value in both, the rule of one export: an experiment
+    beats a committed revision, then more seeds win, then ``new``. Every point keeps its
+    own experiment and commit. Raises ValueError when the two are not one sweep (another
+    key, row or profile)."""
+    for field in ("key", "row", "profile"):
+        if committed.get(field) != new.get(field):
+            raise ValueError(f"the committed export is of {field} {committed.get(field)!r}, "
+                             f"this one of {new.get(field)!r}: not one sweep")
+
+    def rank(p: Mapping[str, Any]) -> tuple[bool, int]:
+        return p.get("rev") != p.get("commit"), len(p.get("seeds") or {})
+
+    by_value = {_value_order(p.get("value")): p for p in committed.get("points") or []}
+    for p in new["points"]:
+        v = _value_order(p["value"])
+        if v not in by_value or rank(p) >= rank(by_value[v]):
+            by_value[v] = p
+    return {**new, "points": [by_value[v] for v in sorted(by_value)]}
