@@ -17,8 +17,8 @@ from fss.evaluation.evaluate import (
     read_test_pairs,
     synthesize,
 )
+from fss.evaluation.results import EvaluationRecord, write_evaluation
 from fss.interrupted import clear_leftovers
-from fss.io import write_json
 from fss.metrics.table import METRICS
 from fss.params import read_params
 from fss.paths import PathsParams
@@ -52,13 +52,13 @@ def main(row: str = typer.Argument(..., help="A trained row (cut, ..., cyclegan)
     evaluation = Evaluation.load(paths, params.evaluate, device, pairs)
     m = evaluation.score(results, scores_csv=results / "scores.csv")
     profile = params.meta.profile
-    metrics = {"row": row, "seed": seed if kind == "trained" else None, "kind": kind,
-               "profile": profile, "image_size": params.align.size,
-               "epochs": params.train.epochs if kind == "trained" else None, **m}
+    record = EvaluationRecord.from_scores(
+        row, kind, m, seed=seed if trained else None, profile=profile,
+        image_size=params.align.size, epochs=params.train.epochs if trained else None)
     out = paths.metrics_file(name)
-    write_json(out, metrics)
+    write_evaluation(out, record)
     if track:
-        log_to_mlflow(row, seed, kind, profile, params.raw, metrics, out, paths)
+        log_to_mlflow(row, seed, kind, profile, params.raw, record.flat(), out, paths)
     print(f"evaluate {row}: " + "; ".join(
         f"{s} " + ", ".join(f"{METRICS[k].short} {v[k]}" for k in METRICS if k in v)
         for s, v in m["subsets"].items()))

@@ -14,7 +14,7 @@ from fss.evaluation.evaluate import (
     real_sketch_floor,
     save_features,
 )
-from fss.io import write_json
+from fss.evaluation.results import EvaluationRecord, write_evaluation
 from fss.metrics.fid import load_inception
 from fss.params import read_params
 
@@ -31,9 +31,11 @@ def main(track: bool = typer.Option(True, help="Log the floor to MLflow as a ref
     save_features(feats, paths.fid_features)
     floor = real_sketch_floor(feats["train"], feats["test"], params.evaluate)
     out = paths.fid_floor
-    metrics = {"row": "floor", "kind": "reference", "profile": params.meta.profile,
-               "image_size": params.align.size, **floor}
-    write_json(out, metrics)
+    record = EvaluationRecord.from_scores("floor", "reference", floor,
+                                          profile=params.meta.profile,
+                                          image_size=params.align.size)
+    write_evaluation(out, record)
+    metrics = record.flat()
     if track:
         from fss.tracking import git_commit, reference_run
 

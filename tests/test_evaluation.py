@@ -142,7 +142,7 @@ def test_distances_and_the_real_sketch_floor():
     assert floor["subsets"]["cuhk"]["fid"] > 0
     far = distances(test["cuhk"] + 3.0, test["cuhk"], EvaluateParams())
     assert far["fid"] > 10 * floor["subsets"]["cuhk"]["fid"]
-    assert far["kid"] > 10 * abs(floor["subsets"]["cuhk"]["kid"]) and far["kid_std"] >= 0
+    assert far["kid"] > 10 * abs(floor["subsets"]["cuhk"]["kid"]) and far["kid_spread"] >= 0
 
 
 def test_features_are_saved_per_split_and_subset(tmp_path):

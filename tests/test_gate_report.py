@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 from fss.cli import app
 from fss.evaluation.gate_report import dvc_metrics_diff, markdown, verdict_rows
 from fss.evaluation.metric_gate import compare
+from fss.evaluation.results import EvaluationRecord
 from fss.metrics.table import gate_kind
 
 REPO = Path(__file__).resolve().parents[1]
@@ -74,9 +75,12 @@ def _repo(tmp_path, fid, trained_lpips=0.31):
             values["lpips"] = trained_lpips
         f = tmp_path / "metrics" / f"{name}.json"
         f.parent.mkdir(parents=True, exist_ok=True)
-        f.write_text(json.dumps({"kind": "reference" if "/" not in name else "trained",
-                                 "profile": "smoke", "subsets": {"cuhk": values},
-                                 "all": values}))
+        trained = "/" in name
+        rec = EvaluationRecord.from_scores(
+            name.split("/")[0], "trained" if trained else "reference",
+            {"subsets": {"cuhk": {"n": 3, **values}}, "all": {"n": 3, **values}},
+            seed=int(name.rsplit("seed", 1)[1]) if trained else None, profile="smoke")
+        f.write_text(json.dumps(rec.to_json()))
     return tmp_path
 
 

@@ -22,6 +22,7 @@ from fss.evaluation.metric_gate import (
     report,
     write_baseline,
 )
+from fss.evaluation.results import EVALUATION_SCHEMA, EvaluationRecord
 from fss.metrics.table import METRICS
 from fss.params import read_params, row_seeds
 from fss.params_compose import compose_params
@@ -37,8 +38,10 @@ def _evaluation(tmp_path, name, kind, lpips, ssim=0.5, profile="smoke", fid=50.0
            "ssim_ci": [ssim - 0.1, ssim + 0.1]}
     f = tmp_path / "metrics" / f"{name}.json"
     f.parent.mkdir(parents=True, exist_ok=True)
-    f.write_text(json.dumps({"row": name.split("/")[0], "kind": kind, "profile": profile,
-                             "subsets": {"cuhk": sub}, "all": {**sub, "n": 9}}))
+    rec = EvaluationRecord.from_scores(
+        name.split("/")[0], kind, {"subsets": {"cuhk": sub}, "all": {**sub, "n": 9}},
+        seed=int(name.rsplit("seed", 1)[1]) if kind == "trained" else None, profile=profile)
+    f.write_text(json.dumps(rec.to_json()))
 
 
 def _tree(tmp_path, trained_lpips=0.40, photo_lpips=0.30):
@@ -52,8 +55,8 @@ def _tree(tmp_path, trained_lpips=0.40, photo_lpips=0.30):
     (m / "train" / "fss").mkdir(parents=True, exist_ok=True)
     (m / "train" / "fss" / "seed0.json").write_text(json.dumps({"subsets": {"x": {"fid": 1}}}))
     (m / "fid_floor.json").write_text(json.dumps(
-        {"kind": "reference", "profile": "smoke", "row": "floor",
-         "subsets": {"cuhk": {"fid": 140.0, "kid": 3.0}}}))
+        {"schema": EVALUATION_SCHEMA, "kind": "reference", "profile": "smoke", "row": "floor",
+         "subsets": {"cuhk": {"n": 3, "n_train": 4, "fid": 140.0, "kid": 3.0}}}))
     (m / "recognition.json").write_text(json.dumps(
         {"probes": {"test_photos": {"all": 1.0, "all_ci": [1.0, 1.0]},
                     "fss/seed0": {"all": 0.5}}}))

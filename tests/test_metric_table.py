@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from fss.evaluation.metric_gate import collect, compare, tolerances
+from fss.evaluation.results import EVALUATION_SCHEMA
 from fss.metrics import table
 from fss.metrics.table import Metric, gate_kind, table_columns
 from fss.published import SUBSETS
@@ -15,7 +16,8 @@ from fss.published import SUBSETS
 def _evaluation(toy: float) -> dict:
     sub = {"n": 3, "fid": 50.0, "ssim": 0.5, "psnr": 15.0, "toy": toy,
            "toy_ci": [toy - 0.1, toy + 0.1]}
-    return {"row": "fss", "seed": 0, "kind": "trained", "profile": "cpu", "image_size": 16,
+    return {"schema": EVALUATION_SCHEMA, "row": "fss", "seed": 0, "kind": "trained",
+            "profile": "cpu", "image_size": 16,
             "subsets": {s: dict(sub) for s in SUBSETS}, "all": {**sub, "n": 9}}
 
 

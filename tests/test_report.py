@@ -13,6 +13,7 @@ import yaml
 from PIL import Image
 
 from fss import published as pub
+from fss.evaluation.results import EVALUATION_SCHEMA
 from fss.paths import read_paths
 from fss.report import (
     LABEL_H,
@@ -55,12 +56,13 @@ def _metrics(row: str, kind: str, fid: float, ssim: float, psnr: float, seed: in
     """An evaluate-stage file: KID = FID / 10 (x 1000) with spread 1.5; intervals ±0.01
     SSIM, ±0.5 dB PSNR; scikit-image's SSIM 0.05 above the Gaussian one; FSIM 0.7,
     LPIPS 0.3, DISTS 0.2 with ±0.02 intervals."""
-    sub = {"n": 3, "fid": fid, "kid": fid / 10, "kid_std": 1.5, "ssim": ssim, "psnr": psnr,
+    sub = {"n": 3, "fid": fid, "kid": fid / 10, "kid_spread": 1.5, "ssim": ssim, "psnr": psnr,
            "ssim_ci": [ssim - 0.01, ssim + 0.01], "psnr_ci": [psnr - 0.5, psnr + 0.5],
            "ssim_skimage": ssim + 0.05, "fsim": 0.7, "fsim_ci": [0.68, 0.72],
            "lpips": 0.3, "lpips_ci": [0.28, 0.32], "dists": 0.2, "dists_ci": [0.18, 0.22],
            "ssim_face": 0.5, "psnr_face": 15.0, "ssim_hair": 0.4, "psnr_hair": 14.0}
-    return {"row": row, "seed": seed, "kind": kind, "profile": "cpu", "image_size": SIZE,
+    return {"schema": EVALUATION_SCHEMA, "row": row, "seed": seed, "kind": kind,
+            "profile": "cpu", "image_size": SIZE,
             "subsets": {s: dict(sub) for s in pub.SUBSETS}, "all": {**sub, "n": 8}}
 
 
@@ -78,12 +80,14 @@ def _train(seconds: float, l1_last: float) -> dict:
 
 
 # The real-sketch floor: FSS's FID (60) is below XM2VTS's floor, above the others.
-FLOOR = {"row": "floor", "kind": "reference", "profile": "cpu", "image_size": SIZE,
-         "subsets": {"cuhk": {"n": 3, "n_train": 5, "fid": 41.83, "kid": 11.04, "kid_std": 2.1},
-                     "ar": {"n": 2, "n_train": 4, "fid": 50.2, "kid": 9.5, "kid_std": 1.0},
+FLOOR = {"schema": EVALUATION_SCHEMA, "row": "floor", "kind": "reference", "profile": "cpu",
+         "image_size": SIZE,
+         "subsets": {"cuhk": {"n": 3, "n_train": 5, "fid": 41.83, "kid": 11.04,
+                              "kid_spread": 2.1},
+                     "ar": {"n": 2, "n_train": 4, "fid": 50.2, "kid": 9.5, "kid_spread": 1.0},
                      "xm2vts": {"n": 3, "n_train": 6, "fid": 65.0, "kid": 8.25,
-                                "kid_std": 0.5}},
-         "all": {"n": 8, "n_train": 15, "fid": 30.0, "kid": 7.0, "kid_std": 0.4}}
+                                "kid_spread": 0.5}},
+         "all": {"n": 8, "n_train": 15, "fid": 30.0, "kid": 7.0, "kid_spread": 0.4}}
 
 
 def _d(diff: float, lo: float, hi: float) -> dict:
@@ -374,9 +378,7 @@ def test_cell_formats_std_then_interval_then_plain():
     assert cell({"ssim": 0.612}, "ssim", 4) == "0.6120"
     assert cell({"ssim": None}, "ssim", 4) == cell(None, "ssim", 4) == "—"
     assert cell({"all": 0.5, "all_ci": [0.45, 0.55]}, "all", 2, 100.0) == "50.00 [45.00, 55.00]"
-    # KID: a file's kid_std is the spread over KID subsets; load_inputs renames it
-    # kid_spread so that several seeds' kid_std (their std) can sit beside it
-    assert kid_cell({"kid": 40.1, "kid_std": 3.2}) == "40.10 ± 3.20"
+    # KID: kid_spread is its spread over KID subsets, kid_std (several seeds) their std
     assert kid_cell({"kid": 40.1, "kid_spread": 3.2}) == "40.10 ± 3.20"
     assert kid_cell({"kid": 40.1, "kid_std": 1.0, "kid_spread": 3.2}) == \
         "40.10 ± 3.20 (seeds ± 1.00)"
@@ -387,7 +389,7 @@ def test_floor_line_and_kid_column(report):
     t3_cuhk = text.split("## Table 3", 1)[1].split("### CUHK", 1)[1].split("###", 1)[0]
     c, k = FLOOR["subsets"]["cuhk"], "real sketches (floor) *(reference)*"
     assert _line(t3_cuhk, k) == (f"| {k} | {c['fid']:.2f} | — | — | {c['kid']:.2f} ± "
-                                 f"{c['kid_std']:.2f} | — | — | — | — | — | — | — | — | — |")
+                                 f"{c['kid_spread']:.2f} | — | — | — | — | — | — | — | — | — |")
     # the table's metrics the paper lacks: ours only, after the paper's columns
     assert "| SSIM ↑ ours | SSIM ↑ (paper) | Δ | FSIM ↑ ours | LPIPS ↓ ours | DISTS ↓ ours |" \
         in t3_cuhk
@@ -556,14 +558,14 @@ def test_summary_is_short_and_has_the_headlines(tree):
     assert text.rstrip().endswith(f"Full report: {tree / 'reports' / 'report.md'}")
 
 
-def test_old_metrics_files_render_with_not_run_and_a_warning(tree):
-    """Files written before the Gaussian SSIM, FSIM/LPIPS/DISTS and the fixed crop."""
+def test_metrics_a_file_lacks_render_as_dashes_and_an_old_recognition_file_is_marked(tree):
+    """An evaluation of this schema without FSIM/LPIPS/DISTS (evaluate.perceptual off);
+    a recognition file written before the fixed crop."""
     m = tree / "metrics"
     for f in (m / "cut" / "seed0.json", m / "fss" / "seed0.json"):
         d = json.loads(f.read_text())
         for sub in [*d["subsets"].values(), d["all"]]:
-            for k in ("ssim_skimage", "fsim", "fsim_ci", "lpips", "lpips_ci", "dists",
-                      "dists_ci"):
+            for k in ("fsim", "fsim_ci", "lpips", "lpips_ci", "dists", "dists_ci"):
                 sub.pop(k)
         _write(f, d)
     rec = json.loads((m / "recognition.json").read_text())
@@ -571,11 +573,34 @@ def test_old_metrics_files_render_with_not_run_and_a_warning(tree):
         rec.pop(k)
     _write(m / "recognition.json", rec)
     text = write_report(tree, tree / "reports").read_text()
-    assert "predate the paper's Gaussian SSIM" in text
     assert _line(text.split("### CUHK", 1)[1], "FSS").endswith("| — | — | — |")
     t7 = text.split("## Table 7", 1)[1]
     assert "predates the fixed crop" in t7
     assert _line(t7, "FSS").endswith("| not run | not run |")
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d.pop("schema"), "older or unknown schema (no schema field"),
+    (lambda d: d.update(schema="fss.evaluation/1"), "schema 'fss.evaluation/1'"),
+    # the unversioned files' name for KID's spread over KID subsets
+    (lambda d: d["subsets"]["cuhk"].update(kid_std=1.5), "cuhk: unknown metric 'kid_std'"),
+    (lambda d: d["all"].update(ssim="high"), "all: ssim is not a number"),
+    (lambda d: d["all"].update(ssim_ci=[0.5]), "all: ssim_ci is not [lo, hi]"),
+    (lambda d: d.update(seed="0"), "seed is not int"),
+])
+def test_an_evaluation_not_of_this_schema_stops_the_report_in_one_line(tree, change, words):
+    from typer.testing import CliRunner
+
+    from fss.cli import app
+
+    f = tree / "metrics" / "fss" / "seed0.json"
+    d = json.loads(f.read_text())
+    change(d)
+    _write(f, d)
+    r = CliRunner().invoke(app, ["summary", "--root", str(tree)])
+    assert r.exit_code == 2, r.output
+    assert r.output.strip().count("\n") == 0 and "Traceback" not in r.output
+    assert str(f) in r.output and words in r.output
 
 
 def test_dss_share_table_states_the_doubled_share_per_layer():

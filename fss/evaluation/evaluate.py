@@ -16,6 +16,7 @@ from pydantic import Field
 from fss.config import Fraction, NonNegInt, PosInt
 from fss.data.splits import ordered_subsets
 from fss.errors import UserError
+from fss.evaluation.results import KID_SPREAD
 from fss.io import atomic_dir, read_gray, read_rgb, save_png, write_text
 from fss.metrics.bootstrap import BootstrapParams, bootstrap_ci
 from fss.metrics.kid import kid_x1000
@@ -168,12 +169,13 @@ def _summary(values: dict[str, list[float]], p: EvaluateParams) -> dict[str, Any
 
 
 def distances(fake: np.ndarray, real: np.ndarray, p: EvaluateParams) -> dict[str, float]:
-    """FID, and KID x 1000 with its spread, of two Inception feature sets."""
+    """FID, and KID x 1000 with its spread over KID subsets, of two Inception feature
+    sets."""
     from fss.metrics.fid import fid_from_features
 
-    kid, kid_std = kid_x1000(fake, real, p.kid_subsets, p.stats_seed)
+    kid, spread = kid_x1000(fake, real, p.kid_subsets, p.stats_seed)
     return {"fid": round(fid_from_features(fake, real, p.fid_method), 3),
-            "kid": round(kid, 3), "kid_std": round(kid_std, 3)}
+            "kid": round(kid, 3), KID_SPREAD: round(spread, 3)}
 
 
 def write_scores(scores: dict[str, dict[str, list[float]]], pairs: list[TestPair],

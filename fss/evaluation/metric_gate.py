@@ -25,6 +25,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from fss.evaluation.results import EvaluationRecord, is_evaluation
 from fss.metrics.table import METRICS, gate_kind, gated, of_kind
 from fss.paths import PathsParams
 
@@ -122,10 +123,9 @@ def evaluations(metrics: Path, profile: str | None = None) -> dict[str, dict[str
     for f in sorted(metrics.rglob("*.json")) if metrics.is_dir() else []:
         name = f.relative_to(metrics).with_suffix("").as_posix()
         d = read_json(f)
-        if (not isinstance(d, dict) or name.startswith("train/")
-                or not isinstance(d.get("subsets"), dict)):
+        if name.startswith("train/") or not is_evaluation(d):
             continue
-        out[name] = d
+        out[name] = EvaluationRecord.from_json(d, str(f)).flat()
     return of_profile(out, profile)
 
 

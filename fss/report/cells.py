@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from fss import published as pub
+from fss.evaluation.results import KID_SPREAD
 from fss.metrics.table import METRICS as METRIC_TABLE
 from fss.metrics.table import Metric
 
@@ -22,9 +23,6 @@ FLOOR = "floor"
 REFERENCE_NAMES = {"photo": "photo (grayscale test photo)",
                    "mean_sketch": "mean training sketch",
                    FLOOR: "real sketches (floor)"}
-# evaluate writes KID's spread over KID subsets as "kid_std", the name summarize_seeds
-# gives a spread over seeds; load_inputs renames it so that both can live in one dict.
-KID_SPREAD = "kid_spread"
 STAR = "✱"  # an ablation step whose interval excludes 0
 NOT_RUN = "not run"
 PUBLISHED_ONLY = "published only"
@@ -80,16 +78,14 @@ def cell(m: Mapping[str, Any] | None, key: str, decimals: int, scale: float = 1.
 
 def kid_cell(m: Mapping[str, Any] | None) -> str:
     """KID x 1000 ± its spread over KID subsets (always shown: a single KID says little
-    without it); with several seeds, their std after it. A dict straight from a file
-    (not through load_inputs) still calls the spread ``kid_std``."""
+    without it); with several seeds, their std (``kid_std``) after it."""
     m = m or {}
     d = METRICS["kid"].decimals
     v = _num(m.get("kid"))
     if v is None:
         return DASH
-    renamed = KID_SPREAD in m
-    spread = _num(m.get(KID_SPREAD if renamed else "kid_std"))
-    seed_std = _num(m.get("kid_std")) if renamed else None
+    spread = _num(m.get(KID_SPREAD))
+    seed_std = _num(m.get("kid_std"))
     out = f"{v:.{d}f}" + (f" ± {spread:.{d}f}" if spread is not None else "")
     return out + (f" (seeds ± {seed_std:.{d}f})" if seed_std is not None else "")
 

@@ -15,8 +15,9 @@ from typing import Any
 
 from fss import published as pub
 from fss.data.splits import ordered_subsets
+from fss.evaluation.results import EvaluationRecord, is_evaluation
 from fss.paths import PathsParams, read_paths
-from fss.report.cells import KID_SPREAD, REFERENCES
+from fss.report.cells import REFERENCES
 from fss.runs import SEED_DIR, seed_paths, summarize_seeds
 
 
@@ -82,10 +83,11 @@ def _json(path: Path) -> dict | None:
 
 
 def _evaluation(path: Path) -> dict | None:
-    """A row's evaluation metrics, or None; a file of another kind (pretrain_rcs's IoUs
-    beside the rows' files) is not taken for one."""
+    """A row's evaluation (``fss.evaluation.results``; one of an older schema is one line
+    naming it) as the flat dict the tables take, or None: no file, or a file of another
+    kind (pretrain_rcs's IoUs beside the rows' files)."""
     d = _json(path)
-    return d if d is not None and isinstance(d.get("subsets"), dict) else None
+    return EvaluationRecord.from_json(d, str(path)).flat() if is_evaluation(d) else None
 
 
 def metrics_files(m: Path, seeds: Mapping[str, list[int]] | None = None) -> list[str]:
@@ -132,26 +134,6 @@ def _test_ids(path: Path) -> dict[str, list[str]]:
         df = read_splits(path)
         for r in df[df["split"] == "test"].itertuples():
             out.setdefault(r.subset, []).append(r.id)
-    return out
-
-
-def split_kid_spread(d: dict | None) -> dict | None:
-    """An evaluation (or floor) dict with each subset's ``kid_std`` (KID's spread over
-    KID subsets) renamed ``kid_spread``, so that summarize_seeds's ``kid_std`` (spread
-    over seeds) does not overwrite it."""
-    if d is None:
-        return None
-
-    def fix(m: Any) -> Any:
-        if not isinstance(m, Mapping):
-            return m
-        return {(KID_SPREAD if k == "kid_std" else k): v for k, v in m.items()}
-
-    out = dict(d)
-    if isinstance(out.get("subsets"), Mapping):
-        out["subsets"] = {s: fix(m) for s, m in out["subsets"].items()}
-    if "all" in out:
-        out["all"] = fix(out["all"])
     return out
 
 
@@ -208,10 +190,6 @@ def _recognition(path: Path) -> dict | None:
                     if isinstance(d.get(k), Mapping)}}
 
 
-def _evaluation_runs(path: Path) -> dict | None:
-    return split_kid_spread(_evaluation(path))
-
-
 def load_curves(folder: Path) -> dict[str, dict[str, dict[int, dict]]]:
     """``folder/<profile>/<row>/seed<k>.json``, every profile present (the budget curves
     are made on their own profile, e.g. cpu_long, and read by any report)."""
@@ -259,11 +237,11 @@ def load_inputs(root: Path, paths: PathsParams | None = None) -> Inputs:
         subsets=ordered_subsets(test_ids) if test_ids else list(pub.SUBSETS),
         params=params,
         trained=trained,
-        rows={**{r: seed_runs(m, r, _evaluation_runs, of(r)) for r in trained},
-              **{r: _evaluation_runs(at.metrics_file(r)) for r in REFERENCES}},
+        rows={**{r: seed_runs(m, r, _evaluation, of(r)) for r in trained},
+              **{r: _evaluation(at.metrics_file(r)) for r in REFERENCES}},
         train={r: seed_runs(at.train_metrics, r, _json, of(r)) for r in trained},
         recognition=_recognition(at.recognition),
-        floor=_evaluation_runs(at.fid_floor),
+        floor=_evaluation(at.fid_floor),
         ablation=ablation if ablation is not None and "pairs" in ablation else None,
         rcs=rcs if rcs is not None and "test_face_iou" in rcs else None,
         # the files the download and align stages write inside their folders

@@ -90,23 +90,12 @@ def run_profile(inp: Inputs) -> tuple[str, list[str]]:
     if len(sizes) > 1 or (sizes and sizes[0] != size):
         warnings.append(f"the metrics files were computed at image size(s) {', '.join(sizes)} "
                         f"but params.yaml says {size}")
-    if legacy_ssim(inp.rows):
-        warnings.append("the metrics files predate the paper's Gaussian SSIM (they have no "
-                        "`ssim_skimage`): their SSIM is scikit-image's default 7x7 window, "
-                        "not comparable with the paper's; re-run the evaluate stages")
     epochs = {_text(t.get("epochs")) for t in inp.train.values() if t}
     want = _text(_get(inp.params, "train.epochs"))
     if epochs and epochs != {want}:
         warnings.append(f"rows were trained for {', '.join(sorted(epochs))} epochs but "
                         f"params.yaml says {want}")
     return (profiles[0] if len(profiles) == 1 else declared), warnings
-
-
-def legacy_ssim(rows: Mapping[str, dict | None]) -> bool:
-    """True when some evaluation has an SSIM but no ``ssim_skimage``: written before
-    ``ssim`` became the Gaussian SSIM."""
-    return any(_num(m.get("ssim")) is not None and "ssim_skimage" not in m
-               for m in (subset_metrics(rows, r, "all") for r in rows) if m)
 
 
 def provenance(inp: Inputs, commit: str, date: str) -> str:
