@@ -22,7 +22,7 @@ from fss.evaluation.metric_gate import (
     report,
     write_baseline,
 )
-from fss.evaluation.results import EVALUATION_SCHEMA, EvaluationRecord
+from fss.evaluation.results import EVALUATION_SCHEMA, RECOGNITION_SCHEMA, EvaluationRecord
 from fss.metrics.table import METRICS
 from fss.params import read_params, row_seeds
 from fss.params_compose import compose_params
@@ -58,8 +58,12 @@ def _tree(tmp_path, trained_lpips=0.40, photo_lpips=0.30):
         {"schema": EVALUATION_SCHEMA, "kind": "reference", "profile": "smoke", "row": "floor",
          "subsets": {"cuhk": {"n": 3, "n_train": 4, "fid": 140.0, "kid": 3.0}}}))
     (m / "recognition.json").write_text(json.dumps(
-        {"probes": {"test_photos": {"all": 1.0, "all_ci": [1.0, 1.0]},
-                    "fss/seed0": {"all": 0.5}}}))
+        {"schema": RECOGNITION_SCHEMA, "gallery": "real test sketches", "n_gallery": 3,
+         "metric": "rank-1", "crop": {"box": [1, 2, 3, 4], "size": 16, "crop_size": 160,
+                                      "margin": 32, "box_eye_distances": [-1, -1, 1, 2]},
+         "probes": {"test_photos": {"all": 1.0, "all_ci": [1.0, 1.0]},
+                    "fss/seed0": {"all": 0.5}},
+         "probes_mtcnn": {}, "detectable": {}, "crop_fallbacks": {}}))
     (m / "pretrain_rcs.json").write_text(json.dumps({"test_face_iou": 0.9, "test_hair_iou": 0.7}))
     return tmp_path
 

@@ -98,9 +98,14 @@ def test_every_image_gets_the_same_fixed_box(tmp_path, monkeypatch):
     assert len(seen["fixed"]) == 3 and len(fixed) == 9         # gallery, photos, fss
     assert (fixed == box).all()                                 # one box for every image
     assert len({tuple(b) for b in np.concatenate(seen["mtcnn"])}) == 3
-    assert table["crop"]["box"] == [5.0, 4.0, 27.0, 30.0] and table["crop"]["size"] == 32
-    assert set(table["probes"]) == set(table["probes_mtcnn"]) == {"test_photos", "fss/seed0"}
-    assert table["detectable"]["test_photos"]["all"] == round(2 / 3, 4)   # p0 is black
-    assert table["detectable"]["fss/seed0"]["all"] == 1.0
+    assert table.crop.box == (5.0, 4.0, 27.0, 30.0) and table.crop.size == 32
+    assert set(table.probes) == set(table.probes_mtcnn) == {"test_photos", "fss/seed0"}
+    assert table.detectable["test_photos"].values["all"] == round(2 / 3, 4)   # p0 is black
+    assert table.detectable["fss/seed0"].values["all"] == 1.0
+    # the file the stage writes reads back the same
+    from fss.evaluation.results import read_recognition, write_recognition
+
+    write_recognition(tmp_path / "recognition.json", table)
+    assert read_recognition(tmp_path / "recognition.json") == table
     assert list(hits.columns) == ["id", "subset", "test_photos", "test_photos@mtcnn",
                                   "fss/seed0", "fss/seed0@mtcnn"]

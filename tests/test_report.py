@@ -13,7 +13,7 @@ import yaml
 from PIL import Image
 
 from fss import published as pub
-from fss.evaluation.results import EVALUATION_SCHEMA
+from fss.evaluation.results import EVALUATION_SCHEMA, RECOGNITION_SCHEMA
 from fss.paths import read_paths
 from fss.report import (
     LABEL_H,
@@ -159,7 +159,8 @@ def tree(tmp_path: Path) -> Path:
     _write(m / "fid_floor.json", FLOOR)
     _write(m / "ablation_tests.json", ABLATION)
     _write(m / "recognition.json", {
-        "gallery": "real test sketches", "n_gallery": 8, "metric": "rank-1",
+        "schema": RECOGNITION_SCHEMA, "gallery": "real test sketches", "n_gallery": 8,
+        "metric": "rank-1",
         "probes": {"test_photos": _probe(0.85, 0.9, 0.8, 0.84),
                    "fss/seed0": _probe(0.5, 0.6, 0.4, 0.5),
                    "cut/seed0": _probe(0.2, 0.2, 0.2, 0.2)},
@@ -558,9 +559,8 @@ def test_summary_is_short_and_has_the_headlines(tree):
     assert text.rstrip().endswith(f"Full report: {tree / 'reports' / 'report.md'}")
 
 
-def test_metrics_a_file_lacks_render_as_dashes_and_an_old_recognition_file_is_marked(tree):
-    """An evaluation of this schema without FSIM/LPIPS/DISTS (evaluate.perceptual off);
-    a recognition file written before the fixed crop."""
+def test_metrics_a_file_lacks_render_as_dashes(tree):
+    """An evaluation of this schema without FSIM/LPIPS/DISTS (evaluate.perceptual off)."""
     m = tree / "metrics"
     for f in (m / "cut" / "seed0.json", m / "fss" / "seed0.json"):
         d = json.loads(f.read_text())
@@ -568,15 +568,8 @@ def test_metrics_a_file_lacks_render_as_dashes_and_an_old_recognition_file_is_ma
             for k in ("fsim", "fsim_ci", "lpips", "lpips_ci", "dists", "dists_ci"):
                 sub.pop(k)
         _write(f, d)
-    rec = json.loads((m / "recognition.json").read_text())
-    for k in ("probes_mtcnn", "detectable", "crop"):
-        rec.pop(k)
-    _write(m / "recognition.json", rec)
     text = write_report(tree, tree / "reports").read_text()
     assert _line(text.split("### CUHK", 1)[1], "FSS").endswith("| — | — | — |")
-    t7 = text.split("## Table 7", 1)[1]
-    assert "predates the fixed crop" in t7
-    assert _line(t7, "FSS").endswith("| not run | not run |")
 
 
 @pytest.mark.parametrize("change, words", [
@@ -589,11 +582,26 @@ def test_metrics_a_file_lacks_render_as_dashes_and_an_old_recognition_file_is_ma
     (lambda d: d.update(seed="0"), "seed is not int"),
 ])
 def test_an_evaluation_not_of_this_schema_stops_the_report_in_one_line(tree, change, words):
+    _refused(tree, tree / "metrics" / "fss" / "seed0.json", change, words)
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d.pop("schema"), "recognition file of an older or unknown schema"),
+    # written before the fixed crop: rank-1 on each image's own MTCNN box only
+    (lambda d: [d.pop(k) for k in ("probes_mtcnn", "detectable", "crop")], "missing crop"),
+    (lambda d: d["probes"]["fss/seed0"].update(all=1.5), "probes.fss/seed0: all is not a rate"),
+    (lambda d: d["crop"].update(box=[1, 2]), "crop is not a fixed crop"),
+])
+def test_a_recognition_file_not_of_this_schema_stops_the_report_in_one_line(tree, change,
+                                                                            words):
+    _refused(tree, tree / "metrics" / "recognition.json", change, words)
+
+
+def _refused(tree, f, change, words):
     from typer.testing import CliRunner
 
     from fss.cli import app
 
-    f = tree / "metrics" / "fss" / "seed0.json"
     d = json.loads(f.read_text())
     change(d)
     _write(f, d)

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fss.evaluation.results import RECOGNITION_SCHEMA
 from fss.report import write_report
 from fss.report.inputs import load_inputs
 from fss.report.summary import summary
@@ -52,9 +53,12 @@ def own_tree(tmp_path: Path) -> Path:
     probe = {k: v for k, v in _probe(0.5, 0.6, 0.4, 0.5).items()
              if k in ("all", "all_ci", "cuhk", "cuhk_ci")}
     probe = {k.replace("cuhk", "studio"): v for k, v in probe.items()}
-    _write(m / "recognition.json", {"gallery": "real test sketches", "n_gallery": 5,
-                                    "probes": {"test_photos": probe, "fss/seed0": probe,
-                                               "cut/seed0": probe}})
+    _write(m / "recognition.json", {
+        "schema": RECOGNITION_SCHEMA, "gallery": "real test sketches", "n_gallery": 5,
+        "metric": "rank-1", "crop": {"box": [4, 3, 12, 14], "size": 16, "crop_size": 160,
+                                     "margin": 32, "box_eye_distances": [-1, -1, 1, 2]},
+        "probes": {"test_photos": probe, "fss/seed0": probe, "cut/seed0": probe},
+        "probes_mtcnn": {}, "detectable": {}, "crop_fallbacks": {}})
     (root / "data" / "raw" / "source.csv").write_text(
         "key,value\nkind,real\npairs,9\ndataset,paired_folder\nsource,/home/me/pairs\n"
         "split,splits.csv\n")

@@ -25,7 +25,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from fss.evaluation.results import EvaluationRecord, is_evaluation
+from fss.evaluation.results import EvaluationRecord, is_evaluation, read_recognition
 from fss.metrics.table import METRICS, gate_kind, gated, of_kind
 from fss.paths import PathsParams
 
@@ -158,14 +158,13 @@ def collect(at: PathsParams, profile: str | None = None,
                     out[f"{name}.{subset}.{k}"] = round(float(m[k]), 4)
     rec = at.recognition
     if rec.is_file():
-        d = read_json(rec)
+        r = read_recognition(rec)
         for field_, key in RECOGNITION_PROBES:
-            for probe, accs in (d.get(field_) or {}).items():
+            for probe, rates in getattr(r, field_).items():
                 if probe in trained:
                     continue
-                for subset, v in accs.items():
-                    if _num(v) is not None:  # not the *_ci intervals
-                        out[f"recognition.{probe}.{subset}.{key}"] = float(v)
+                for subset, v in rates.values.items():
+                    out[f"recognition.{probe}.{subset}.{key}"] = v
     # Not RCS map IoU: the RCS net is trained too (its test hair IoU moved by 0.012 from
     # 2 threads to 1, past IoU's tolerance), and the rows that use its maps are checked.
     masks = at.masks / "metrics.json"  # (the masks stage's summary, beside the masks)

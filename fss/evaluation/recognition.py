@@ -13,6 +13,7 @@ import torch
 
 from fss.data.splits import ordered_subsets
 from fss.evaluation.evaluate import TestPair
+from fss.evaluation.results import Crop, Rates, RecognitionRecord
 from fss.io import read_rgb
 from fss.metrics.bootstrap import BootstrapParams, bootstrap_ci
 from fss.metrics.recognition import FaceEmbedder, RecognitionParams, rank1
@@ -44,16 +45,14 @@ def accuracy_by_subset(hits: np.ndarray, pairs: list[TestPair],
 
 def recognition_table(pairs: list[TestPair], results: Path, runs: list[str],
                       p: RecognitionParams, device: torch.device,
-                      boot: BootstrapParams | None = None,
-                      box: np.ndarray | None = None,
-                      image_size: int | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
+                      boot: BootstrapParams | None, box: np.ndarray,
+                      image_size: int) -> tuple[RecognitionRecord, pd.DataFrame]:
     """Rank-1 of the test photos and of each run's sketches (``runs``: folders under
     ``results``, e.g. ``fss/seed0``) against the real test sketches, twice: every image
     cropped at the one fixed ``box`` (``probes``; see ``fixed_box``), and each on its own
     MTCNN box (``probes_mtcnn``); with the share of each set where MTCNN finds a face
     (``detectable``). Also every probe's hit per test image (one column per probe set,
-    ``<name>@mtcnn`` for the MTCNN route), which the ablation test resamples. ``box``
-    None: the MTCNN route only fills ``probes`` (as before the fixed crop)."""
+    ``<name>@mtcnn`` for the MTCNN route), which the ablation test resamples."""
     emb = FaceEmbedder(p, device)
     labels = [x.id for x in pairs]
     sources = {"gallery": [x.sketch for x in pairs], "test_photos": [x.photo for x in pairs]}
@@ -66,7 +65,7 @@ def recognition_table(pairs: list[TestPair], results: Path, runs: list[str],
         boxes, found = emb.detect(images)
         detectable[name] = accuracy_by_subset(found.astype(float), pairs, boot)
         fallbacks[name] = int((~found).sum())
-        routes = ({"fixed": box} if box is not None else {}) | {"mtcnn": boxes}
+        routes = {"fixed": box, "mtcnn": boxes}
         embs = {k: emb.embed_boxes(images, b) for k, b in routes.items()}
         if name == "gallery":
             gallery = embs
@@ -74,16 +73,14 @@ def recognition_table(pairs: list[TestPair], results: Path, runs: list[str],
         for route, e in embs.items():
             hits = rank1(e, gallery[route], labels, labels)
             (fixed if route == "fixed" else mtcnn)[name] = accuracy_by_subset(hits, pairs, boot)
-            col = name if route == "fixed" or box is None else name + MTCNN_SUFFIX
+            col = name if route == "fixed" else name + MTCNN_SUFFIX
             hits_table[col] = hits.astype(int)
-    out: dict[str, Any] = {"gallery": "real test sketches", "n_gallery": len(pairs),
-                           "metric": "rank-1"}
-    if box is not None:
-        out |= {"probes": fixed, "probes_mtcnn": mtcnn,
-                "crop": {"box": [round(float(v), 2) for v in box], "size": image_size,
-                         "crop_size": p.crop_size, "margin": p.margin,
-                         "box_eye_distances": list(p.crop_box)}}
-    else:
-        out["probes"] = mtcnn
-    out |= {"detectable": detectable, "crop_fallbacks": fallbacks}
-    return out, hits_table
+    def rates(sets: dict[str, dict[str, Any]], section: str) -> dict[str, Rates]:
+        return {n: Rates.from_flat(r, f"{section}.{n}") for n, r in sets.items()}
+
+    crop = Crop(tuple(round(float(v), 2) for v in box), image_size, p.crop_size, p.margin,
+                tuple(p.crop_box))
+    record = RecognitionRecord(len(pairs), crop, rates(fixed, "probes"),
+                               rates(mtcnn, "probes_mtcnn"), rates(detectable, "detectable"),
+                               fallbacks)
+    return record, hits_table

@@ -1,10 +1,11 @@
-"""The evaluation record: what the evaluate stage writes per run (``paths.metrics``
+"""The results records the stages exchange, each versioned, written and read here
+only. The evaluation: what the evaluate stage writes per run (``paths.metrics``
 ``/<row>/seed<k>.json``, a reference's ``<row>.json``) and the fid_reference stage
-writes as the real-sketch floor, and what the report, the gate and the ablation tests
-read. One schema, versioned, written and read here only: a metric key is one of the
-metric table's (``fss.metrics.table``), so a file that names another, or a file of an
-older schema, is refused with one line naming it (``dvc repro`` regenerates it). Pure,
-no torch (the report and the gate import it)."""
+writes as the real-sketch floor; its metric keys are the metric table's
+(``fss.metrics.table``). The recognition: the recognize stage's rank-1 rates per probe
+set (Table 7). A file that names an unknown key, or a file of an older schema, is
+refused with one line naming it (``dvc repro`` regenerates it). Pure, no torch (the
+report and the gate import it)."""
 
 from __future__ import annotations
 
@@ -164,12 +165,7 @@ def write_evaluation(path: Path, record: EvaluationRecord) -> None:
 
 def read_evaluation(path: Path) -> EvaluationRecord:
     """The record in ``path``; one line naming it when it is not one of this schema."""
-    try:
-        d = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ResultsError(f"{path}: not valid JSON ({' '.join(str(e).split())}); rerun the "
-                           "stage that writes it") from None
-    return EvaluationRecord.from_json(d, str(path))
+    return EvaluationRecord.from_json(_read(path), str(path))
 
 
 def is_evaluation(d: Any) -> bool:
@@ -177,6 +173,145 @@ def is_evaluation(d: Any) -> bool:
     share the metrics folder (training summaries, RCS IoUs, curves, sweeps)."""
     return isinstance(d, Mapping) and (isinstance(d.get("subsets"), Mapping)
                                        or str(d.get("schema", "")).startswith("fss.evaluation/"))
+
+
+RECOGNITION_SCHEMA = "fss.recognition/2"   # 2: the version field; the fixed crop required
+
+
+@dataclass(frozen=True)
+class Rates:
+    """One probe set's rates (rank-1, or the share MTCNN detects): per group of test
+    images (``all`` and each subset) the rate and, with the bootstrap, its interval."""
+    values: Mapping[str, float]
+    intervals: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+    @classmethod
+    def from_flat(cls, d: Any, where: str) -> Rates:
+        if not isinstance(d, Mapping) or "all" not in d:
+            raise ResultsError(f"{where}: not the rates of a probe set (no 'all')")
+        values, intervals = {}, {}
+        for k, v in d.items():
+            if k.endswith("_ci"):
+                if not (isinstance(v, list | tuple) and len(v) == 2 and all(map(_number, v))):
+                    raise ResultsError(f"{where}: {k} is not [lo, hi] ({v!r})")
+                intervals[k[:-3]] = (float(v[0]), float(v[1]))
+            elif _number(v) and 0.0 <= v <= 1.0:
+                values[str(k)] = float(v)
+            else:
+                raise ResultsError(f"{where}: {k} is not a rate in [0, 1] ({v!r})")
+        if not set(intervals) <= set(values):
+            raise ResultsError(f"{where}: an interval without its rate "
+                               f"({', '.join(sorted(set(intervals) - set(values)))})")
+        return cls(values, intervals)
+
+    def flat(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for k, v in self.values.items():
+            out[k] = v
+            if k in self.intervals:
+                out[f"{k}_ci"] = list(self.intervals[k])
+        return out
+
+
+@dataclass(frozen=True)
+class Crop:
+    """The one face box every image is cropped at for FaceNet: ``box`` in pixels of the
+    ``size`` px aligned image, from ``box_eye_distances`` around the eyes' midpoint."""
+    box: tuple[float, float, float, float]
+    size: int
+    crop_size: int
+    margin: int
+    box_eye_distances: tuple[float, float, float, float]
+
+
+@dataclass(frozen=True)
+class RecognitionRecord:
+    """Rank-1 of each probe set (the test photos, every run's sketches) against the
+    gallery on the fixed crop (``probes``) and on each image's MTCNN box
+    (``probes_mtcnn``), the share MTCNN detects (``detectable``, the gallery's too) and
+    how many images MTCNN missed (``crop_fallbacks``)."""
+    n_gallery: int
+    crop: Crop
+    probes: Mapping[str, Rates]
+    probes_mtcnn: Mapping[str, Rates]
+    detectable: Mapping[str, Rates]
+    crop_fallbacks: Mapping[str, int]
+    gallery: str = "real test sketches"
+    metric: str = "rank-1"
+
+    def flat(self) -> dict[str, Any]:
+        c = self.crop
+        return {"gallery": self.gallery, "n_gallery": self.n_gallery, "metric": self.metric,
+                "crop": {"box": list(c.box), "size": c.size, "crop_size": c.crop_size,
+                         "margin": c.margin, "box_eye_distances": list(c.box_eye_distances)},
+                **{k: {n: r.flat() for n, r in getattr(self, k).items()} for k in PROBE_SETS},
+                "crop_fallbacks": dict(self.crop_fallbacks)}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema": RECOGNITION_SCHEMA, **self.flat()}
+
+    @classmethod
+    def from_json(cls, d: Any, where: str) -> RecognitionRecord:
+        if not isinstance(d, Mapping):
+            raise ResultsError(f"{where}: not a recognition file (a JSON object)")
+        if d.get("schema") != RECOGNITION_SCHEMA:
+            said = ("no schema field" if d.get("schema") is None
+                    else f"schema {d.get('schema')!r}")
+            raise ResultsError(f"{where}: a recognition file of an older or unknown schema "
+                               f"({said}; this code reads {RECOGNITION_SCHEMA}): rerun the "
+                               "recognize stage (dvc repro)")
+        fields = {"schema", "gallery", "n_gallery", "metric", "crop", "crop_fallbacks",
+                  *PROBE_SETS}
+        if unknown := set(d) - fields:
+            raise ResultsError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        if missing := fields - set(d):
+            raise ResultsError(f"{where}: missing {', '.join(sorted(missing))}")
+        crop = d["crop"]
+        try:
+            c = Crop(_quad(crop["box"]), _count(crop["size"], "size"),
+                     _count(crop["crop_size"], "crop_size"), _count(crop["margin"], "margin"),
+                     _quad(crop["box_eye_distances"]))
+        except (KeyError, TypeError, ValueError) as e:
+            raise ResultsError(f"{where}: crop is not a fixed crop ({e})") from None
+        sets = {}
+        for k in PROBE_SETS:
+            if not isinstance(d[k], Mapping):
+                raise ResultsError(f"{where}: {k} is not a mapping of probe sets")
+            sets[k] = {str(n): Rates.from_flat(r, f"{where}: {k}.{n}") for n, r in d[k].items()}
+        if not isinstance(d["crop_fallbacks"], Mapping):
+            raise ResultsError(f"{where}: crop_fallbacks is not a mapping of counts")
+        return cls(_count(d["n_gallery"], f"{where}: n_gallery"), c, **sets,
+                   crop_fallbacks={str(n): _count(v, f"{where}: crop_fallbacks.{n}")
+                                   for n, v in d["crop_fallbacks"].items()},
+                   gallery=str(d["gallery"]), metric=str(d["metric"]))
+
+
+# recognition.json's sections of rates, each keyed by probe set (``fss/seed0``, ...).
+PROBE_SETS = ("probes", "probes_mtcnn", "detectable")
+
+
+def write_recognition(path: Path, record: RecognitionRecord) -> None:
+    from fss.io import write_json
+
+    write_json(path, record.to_json())
+
+
+def read_recognition(path: Path) -> RecognitionRecord:
+    return RecognitionRecord.from_json(_read(path), str(path))
+
+
+def _read(path: Path) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ResultsError(f"{path}: not valid JSON ({' '.join(str(e).split())}); rerun the "
+                           "stage that writes it") from None
+
+
+def _quad(v: Any) -> tuple[float, float, float, float]:
+    if not (isinstance(v, list | tuple) and len(v) == 4 and all(map(_number, v))):
+        raise ValueError(f"{v!r} is not four numbers")
+    return (float(v[0]), float(v[1]), float(v[2]), float(v[3]))
 
 
 def _number(v: Any) -> bool:

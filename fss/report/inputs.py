@@ -15,7 +15,7 @@ from typing import Any
 
 from fss import published as pub
 from fss.data.splits import ordered_subsets
-from fss.evaluation.results import EvaluationRecord, is_evaluation
+from fss.evaluation.results import PROBE_SETS, EvaluationRecord, is_evaluation, read_recognition
 from fss.paths import PathsParams, read_paths
 from fss.report.cells import REFERENCES
 from fss.runs import SEED_DIR, seed_paths, summarize_seeds
@@ -178,16 +178,13 @@ def summarize_probes(probes: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-# recognition.json's per-probe sections, each keyed by run (``fss/seed0``).
-PROBE_SECTIONS = ("probes", "probes_mtcnn", "detectable")
-
-
 def _recognition(path: Path) -> dict | None:
-    d = _json(path)
-    if d is None or not isinstance(d.get("probes"), Mapping):
-        return d
-    return {**d, **{k: summarize_probes(d[k]) for k in PROBE_SECTIONS
-                    if isinstance(d.get(k), Mapping)}}
+    """recognition.json (``fss.evaluation.results``; one of an older schema is one line
+    naming it) with each probe section's runs summarised per row, or None."""
+    if not path.is_file():
+        return None
+    d = read_recognition(path).flat()
+    return {**d, **{k: summarize_probes(d[k]) for k in PROBE_SETS}}
 
 
 def load_curves(folder: Path) -> dict[str, dict[str, dict[int, dict]]]:

@@ -61,8 +61,7 @@ def _table7_line(recognition: Mapping[str, Any] | None, trained: Sequence[str],
             theirs = pub.TABLE7.get(r) if paper else None
             parts.append(f"{pub.NAMES.get(r, r)} {fmt(METRICS['rank1'].scale * p['all'], 1)}"
                          + (f" (paper {theirs:.1f})" if theirs is not None else ""))
-    crop = "fixed crop" if isinstance((recognition or {}).get("crop"), Mapping) else "MTCNN crop"
-    return f"{'Table 7 ' if paper else ''}(rank-1 %, {crop}): " + ", ".join(parts)
+    return f"{'Table 7 ' if paper else ''}(rank-1 %, fixed crop): " + ", ".join(parts)
 
 
 def _steps_line(tests: Mapping[str, Any] | None) -> str:

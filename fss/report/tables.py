@@ -164,16 +164,11 @@ def _shown(v: Any, scale: float) -> float | None:
 
 
 def _crop_text(recognition: Mapping[str, Any]) -> str:
-    crop = recognition.get("crop")
-    if not isinstance(crop, Mapping):
-        return ("This recognition file predates the fixed crop: its rank-1 crops each image "
-                "on its own MTCNN box (the median box where MTCNN finds no face), so rows "
-                "are cropped differently.")
-    box = crop.get("box")
-    box_s = ", ".join(fmt(v, 1) for v in box) if isinstance(box, Sequence) else DASH
-    return (f"Crop: one fixed box ({box_s} px of the {_text(crop.get('size'))} px aligned "
+    crop = recognition["crop"]   # (fss.evaluation.results.RecognitionRecord.flat)
+    box_s = ", ".join(fmt(v, 1) for v in crop["box"])
+    return (f"Crop: one fixed box ({box_s} px of the {crop['size']} px aligned "
             "image, from the alignment's eye targets) for every image (photos, real and "
-            f"synthesized sketches), resized to {_text(crop.get('crop_size'))} px for "
+            f"synthesized sketches), resized to {crop['crop_size']} px for "
             "FaceNet, so every row is cropped alike. *MTCNN crop*: the earlier route, each "
             "image cropped on its own MTCNN box (the set's median box where none is "
             "found). *Detectable*: the share of the probe set's images in which MTCNN "
