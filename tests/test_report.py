@@ -13,7 +13,7 @@ import yaml
 from PIL import Image
 
 from fss import published as pub
-from fss.evaluation.results import EVALUATION_SCHEMA, RECOGNITION_SCHEMA
+from fss.evaluation.results import ABLATION_SCHEMA, EVALUATION_SCHEMA, RECOGNITION_SCHEMA
 from fss.paths import read_paths
 from fss.report import (
     LABEL_H,
@@ -117,8 +117,10 @@ def _pair(a: str, b: str, ssim: dict, psnr: dict) -> dict:
 # 1 reversed (cut->rcs PSNR XM2VTS), 11 inside the noise; rcs->dss AR SSIM is significant
 # but not a claim, and the "all" lines are not claims either.
 ABLATION = {
-    "method": "paired bootstrap over test images", "resamples": 200, "level": 0.9,
-    "seed": 0, "seeds": [0],
+    "schema": ABLATION_SCHEMA,
+    "method": "paired bootstrap over test images", "levels": ["images"], "resamples": 200,
+    "level": 0.9,
+    "seed": 0, "seeds": {r: [0] for r in ("cut", "rcs", "dss", "mask", "fss")},
     "pairs": [
         _pair("cut", "rcs",
               {"cuhk": _d(0.0123, 0.005, 0.019), "ar": _noise(0.01), "xm2vts": _sig(0.02),
@@ -595,6 +597,20 @@ def test_an_evaluation_not_of_this_schema_stops_the_report_in_one_line(tree, cha
 def test_a_recognition_file_not_of_this_schema_stops_the_report_in_one_line(tree, change,
                                                                             words):
     _refused(tree, tree / "metrics" / "recognition.json", change, words)
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d.pop("schema"), "ablation tests of an older or unknown schema"),
+    # the one-seed files' seeds: one list for every row
+    (lambda d: d.update(seeds=[0]), "seeds is not a list of seeds per row"),
+    (lambda d: d["pairs"][0]["subsets"]["cuhk"].update(fid={"diff": 1}),
+     "pairs[0].cuhk: 'fid' is not a tested metric"),
+    (lambda d: d["pairs"][0]["subsets"]["cuhk"]["ssim"].pop("ci"),
+     "pairs[0].cuhk.ssim: not a test"),
+    (lambda d: d.update(level=95), "level is not in (0, 1)"),
+])
+def test_ablation_tests_not_of_this_schema_stop_the_report_in_one_line(tree, change, words):
+    _refused(tree, tree / "metrics" / "ablation_tests.json", change, words)
 
 
 def _refused(tree, f, change, words):

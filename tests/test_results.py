@@ -97,3 +97,29 @@ def test_other_files_of_the_metrics_folder_are_no_evaluations():
     assert not is_evaluation({"points": []})                      # a curve
     assert is_evaluation({"subsets": {}})                         # an old evaluation
     assert is_evaluation({"schema": "fss.evaluation/7"})
+
+
+def test_ablation_tests_round_trip_and_name_a_bad_step(tmp_path):
+    from fss.evaluation.results import (
+        ABLATION_SCHEMA,
+        AblationTestsRecord,
+        read_ablation_tests,
+        write_ablation_tests,
+    )
+
+    flat = {"method": "two-level bootstrap", "levels": ["seeds", "images"], "resamples": 50,
+            "level": 0.95, "seed": 0, "seeds": {"cut": [0, 1], "rcs": [0, 1]},
+            "pairs": [{"from": "cut", "to": "rcs", "subsets": {
+                "all": {"n": 5, "ssim": {"diff": 0.01, "ci": [0.002, 0.02],
+                                         "significant": True}},
+                "cuhk": {"n": 3, "rank1": {"diff": -0.1, "ci": [-0.3, 0.1],
+                                           "significant": False}}}}]}
+    rec = AblationTestsRecord.from_flat(flat, "x")
+    assert rec.pairs[0].tests["all"]["ssim"].significant and rec.pairs[0].n["cuhk"] == 3
+    f = tmp_path / "ablation_tests.json"
+    write_ablation_tests(f, rec)
+    assert json.loads(f.read_text())["schema"] == ABLATION_SCHEMA
+    assert read_ablation_tests(f) == rec and rec.flat() == flat
+    flat["pairs"][0]["subsets"]["all"]["ssim"]["ci"] = [0.1]
+    with pytest.raises(ResultsError, match=r"x: pairs\[0\].all.ssim: not a test"):
+        AblationTestsRecord.from_flat(flat, "x")

@@ -3,7 +3,8 @@ only. The evaluation: what the evaluate stage writes per run (``paths.metrics``
 ``/<row>/seed<k>.json``, a reference's ``<row>.json``) and the fid_reference stage
 writes as the real-sketch floor; its metric keys are the metric table's
 (``fss.metrics.table``). The recognition: the recognize stage's rank-1 rates per probe
-set (Table 7). A file that names an unknown key, or a file of an older schema, is
+set (Table 7). The ablation tests: the ablation_tests stage's bootstrap of each step of
+the ablation chain. A file that names an unknown key, or a file of an older schema, is
 refused with one line naming it (``dvc repro`` regenerates it). Pure, no torch (the
 report and the gate import it)."""
 
@@ -298,6 +299,132 @@ def write_recognition(path: Path, record: RecognitionRecord) -> None:
 
 def read_recognition(path: Path) -> RecognitionRecord:
     return RecognitionRecord.from_json(_read(path), str(path))
+
+
+ABLATION_SCHEMA = "fss.ablation_tests/2"   # 2: the version field
+
+
+@dataclass(frozen=True)
+class StepTest:
+    """One metric of one ablation step on one group of test images: the mean of
+    ``to - from`` and its bootstrap interval; ``significant``: the interval excludes 0."""
+    diff: float
+    ci: tuple[float, float]
+    significant: bool
+
+
+@dataclass(frozen=True)
+class AblationStep:
+    """``from`` -> ``to`` of the ablation chain, per group (``all`` and each subset):
+    how many test images, and each tested metric (``fss.metrics.table.ablation_keys``)."""
+    from_row: str
+    to_row: str
+    n: Mapping[str, int]
+    tests: Mapping[str, Mapping[str, StepTest]]
+
+
+@dataclass(frozen=True)
+class AblationTestsRecord:
+    method: str
+    levels: tuple[str, ...]
+    resamples: int
+    level: float
+    seed: int
+    seeds: Mapping[str, tuple[int, ...]]
+    pairs: tuple[AblationStep, ...]
+
+    @classmethod
+    def from_flat(cls, d: Any, where: str) -> AblationTestsRecord:
+        """From what ``fss.evaluation.ablation_tests.ablation_tests`` returns (the file
+        without its schema field)."""
+        from fss.metrics.table import ablation_keys
+
+        if not isinstance(d, Mapping):
+            raise ResultsError(f"{where}: not the ablation tests (a JSON object)")
+        fields = {"method", "levels", "resamples", "level", "seed", "seeds", "pairs"}
+        if unknown := set(d) - fields - {"schema"}:
+            raise ResultsError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        if missing := fields - set(d):
+            raise ResultsError(f"{where}: missing {', '.join(sorted(missing))}")
+        level = d["level"]
+        if not (_number(level) and 0.0 < level < 1.0):
+            raise ResultsError(f"{where}: level is not in (0, 1) ({level!r})")
+        seeds = d["seeds"]
+        if not (isinstance(seeds, Mapping) and all(
+                isinstance(v, list) and all(isinstance(x, int) and not isinstance(x, bool)
+                                            for x in v) for v in seeds.values())):
+            raise ResultsError(f"{where}: seeds is not a list of seeds per row")
+        if not isinstance(d["pairs"], list):
+            raise ResultsError(f"{where}: pairs is not a list of steps")
+        known = set(ablation_keys())
+        steps = []
+        for i, p in enumerate(d["pairs"]):
+            at = f"{where}: pairs[{i}]"
+            if not (isinstance(p, Mapping) and isinstance(p.get("from"), str)
+                    and isinstance(p.get("to"), str) and isinstance(p.get("subsets"), Mapping)):
+                raise ResultsError(f"{at}: not a step (from, to, subsets)")
+            n, tests = {}, {}
+            for g, m in p["subsets"].items():
+                if not isinstance(m, Mapping):
+                    raise ResultsError(f"{at}.{g}: not a mapping of metrics")
+                n[str(g)] = _count(m.get("n"), f"{at}.{g}: n")
+                tests[str(g)] = {}
+                for k, t in m.items():
+                    if k == "n":
+                        continue
+                    if k not in known:
+                        raise ResultsError(f"{at}.{g}: {k!r} is not a tested metric "
+                                           "(fss.metrics.table.ablation_keys)")
+                    try:
+                        tests[str(g)][k] = StepTest(float(t["diff"]), _pair(t["ci"]),
+                                                    bool(t["significant"]))
+                    except (KeyError, TypeError, ValueError):
+                        raise ResultsError(f"{at}.{g}.{k}: not a test (diff, ci, "
+                                           f"significant): {t!r}"[:200]) from None
+            steps.append(AblationStep(p["from"], p["to"], n, tests))
+        return cls(str(d["method"]), tuple(map(str, d["levels"])),
+                   _count(d["resamples"], f"{where}: resamples"), float(level),
+                   _count(d["seed"], f"{where}: seed"),
+                   {str(r): tuple(v) for r, v in seeds.items()}, tuple(steps))
+
+    def flat(self) -> dict[str, Any]:
+        return {"method": self.method, "levels": list(self.levels),
+                "resamples": self.resamples, "level": self.level, "seed": self.seed,
+                "seeds": {r: list(v) for r, v in self.seeds.items()},
+                "pairs": [{"from": p.from_row, "to": p.to_row, "subsets": {
+                    g: {"n": p.n[g], **{k: {"diff": t.diff, "ci": list(t.ci),
+                                            "significant": t.significant}
+                                        for k, t in p.tests[g].items()}}
+                    for g in p.n}} for p in self.pairs]}
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema": ABLATION_SCHEMA, **self.flat()}
+
+    @classmethod
+    def from_json(cls, d: Any, where: str) -> AblationTestsRecord:
+        schema = d.get("schema") if isinstance(d, Mapping) else None
+        if schema != ABLATION_SCHEMA:
+            said = "no schema field" if schema is None else f"schema {schema!r}"
+            raise ResultsError(f"{where}: ablation tests of an older or unknown schema "
+                               f"({said}; this code reads {ABLATION_SCHEMA}): rerun the "
+                               "ablation_tests stage (dvc repro)")
+        return cls.from_flat(d, where)
+
+
+def write_ablation_tests(path: Path, record: AblationTestsRecord) -> None:
+    from fss.io import write_json
+
+    write_json(path, record.to_json())
+
+
+def read_ablation_tests(path: Path) -> AblationTestsRecord:
+    return AblationTestsRecord.from_json(_read(path), str(path))
+
+
+def _pair(v: Any) -> tuple[float, float]:
+    if not (isinstance(v, list | tuple) and len(v) == 2 and all(map(_number, v))):
+        raise ValueError(f"{v!r} is not [lo, hi]")
+    return (float(v[0]), float(v[1]))
 
 
 def _read(path: Path) -> Any:

@@ -15,7 +15,13 @@ from typing import Any
 
 from fss import published as pub
 from fss.data.splits import ordered_subsets
-from fss.evaluation.results import PROBE_SETS, EvaluationRecord, is_evaluation, read_recognition
+from fss.evaluation.results import (
+    PROBE_SETS,
+    EvaluationRecord,
+    is_evaluation,
+    read_ablation_tests,
+    read_recognition,
+)
 from fss.paths import PathsParams, read_paths
 from fss.report.cells import REFERENCES
 from fss.runs import SEED_DIR, seed_paths, summarize_seeds
@@ -220,7 +226,8 @@ def load_inputs(root: Path, paths: PathsParams | None = None) -> Inputs:
     m = at.metrics
     trained = trained_rows(params, m)
     seeds = declared_seeds(params)
-    ablation = _json(at.ablation_tests)
+    ablation = (read_ablation_tests(at.ablation_tests).flat() if at.ablation_tests.is_file()
+                else None)
     rcs = _json(at.rcs_metrics)
 
     def of(r: str) -> list[int] | None:
@@ -239,7 +246,7 @@ def load_inputs(root: Path, paths: PathsParams | None = None) -> Inputs:
         train={r: seed_runs(at.train_metrics, r, _json, of(r)) for r in trained},
         recognition=_recognition(at.recognition),
         floor=_evaluation(at.fid_floor),
-        ablation=ablation if ablation is not None and "pairs" in ablation else None,
+        ablation=ablation,
         rcs=rcs if rcs is not None and "test_face_iou" in rcs else None,
         # the files the download and align stages write inside their folders
         alignment=_json(at.aligned / "metrics.json"),
