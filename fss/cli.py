@@ -225,7 +225,7 @@ def sweep_export_cmd(
         "sweep that spans a commit is exported whole.")] = 10,
     add: Annotated[bool, typer.Option(
         "--add", help="Add to the export already written (a sweep run in parts, in "
-        "other clones): a value in both takes this run's point.")] = False,
+        "other clones); a value in both is decided as within one export.")] = False,
     root: Annotated[Path, typer.Option(help=ROOT_HELP)] = Path("."),
 ) -> None:
     """Export a one-knob sweep's experiments for the report.
@@ -233,9 +233,10 @@ def sweep_export_cmd(
     Reads `dvc exp show --json` (the experiments and committed revisions of the last
     COMMITS commits), keeps one point per value of KEY with the row's evaluation per
     seed (an experiment before a committed revision, then the most seeds), and writes them to
-    `paths.sweeps/<KEY>.json`, which the report stage reads (commit it). DVC keeps
-    experiments in the clone that ran them: with --add, a part of a sweep run elsewhere
-    joins the export already committed.
+    `paths.sweeps/<KEY>.json`, which the report stage reads (commit it).
+
+    DVC keeps experiments in the clone that ran them: with --add, a part of a sweep run
+    elsewhere joins the export already committed.
 
     Example: `fss sweep-export loss.alpha --row fss`
     """
