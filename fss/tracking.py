@@ -276,7 +276,7 @@ def read_curves(curves_csv: Path) -> list[tuple[int, dict[str, float]]]:
     return out
 
 
-RUN_ID_KEY = "mlflow_run_id"  # in metrics/train/<row>/seed<k>.json: the model's run
+RUN_ID_KEY = "mlflow_run_id"  # TrainingSummary.mlflow_run_id: the model's run
 
 
 def recorded_run_id(metrics_json: Path) -> str | None:
@@ -295,13 +295,15 @@ def finish_training_run(generator: Path, metrics_json: Path | None
     model and (``metrics_json``) record its id in the training metrics, where the
     evaluate stage finds the run to add the test metrics to."""
     def finish(t: Tracker) -> None:
+        from dataclasses import replace
+
+        from fss.evaluation.results import read_training, write_training
         from fss.inference.mlflow_model import log_sketch_model
-        from fss.io import write_json
 
         log_sketch_model(generator)
         if metrics_json is not None:
-            write_json(metrics_json, {**json.loads(metrics_json.read_text()),
-                                      RUN_ID_KEY: t.run_id})
+            write_training(metrics_json, replace(read_training(metrics_json),
+                                                 mlflow_run_id=t.run_id))
     return finish
 
 
@@ -324,7 +326,9 @@ def training_run(run_name: str, params: dict[str, Any], tags: dict[str, str],
         for grid in sorted((model_dir / "samples").glob("epoch_*.png")):
             t.log_artifact(grid, "samples")
         if metrics_json.is_file():
-            summary = json.loads(metrics_json.read_text())
+            from fss.evaluation.results import read_training
+
+            summary = read_training(metrics_json).flat()
             t.log_metrics({k: v for k, v in summary.items()
                            if isinstance(v, int | float) and not isinstance(v, bool)})
     except BaseException:

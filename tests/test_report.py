@@ -13,7 +13,12 @@ import yaml
 from PIL import Image
 
 from fss import published as pub
-from fss.evaluation.results import ABLATION_SCHEMA, EVALUATION_SCHEMA, RECOGNITION_SCHEMA
+from fss.evaluation.results import (
+    ABLATION_SCHEMA,
+    EVALUATION_SCHEMA,
+    RECOGNITION_SCHEMA,
+    TRAINING_SCHEMA,
+)
 from fss.paths import read_paths
 from fss.report import (
     LABEL_H,
@@ -73,8 +78,9 @@ def _probe(all_: float, cuhk: float, ar: float, xm2vts: float) -> dict:
 
 
 def _train(seconds: float, l1_last: float) -> dict:
-    return {"row": "fss", "epochs": 12, "iters_per_epoch": 67, "device": "cpu",
-            "world_size": 1, "precision": "fp32",
+    return {"schema": TRAINING_SCHEMA, "row": "fss", "epochs": 12, "iters_per_epoch": 67,
+            "steps_per_epoch": 67, "device": "cpu", "world_size": 1, "precision": "fp32",
+            "channels_last": False,
             "l1_first_epoch": 0.58, "l1_last_epoch": l1_last, "l1_ratio": 0.776,
             "seconds_per_iter": 0.2, "seconds_this_run": seconds, "final": {"L1": l1_last}}
 
@@ -611,6 +617,17 @@ def test_a_recognition_file_not_of_this_schema_stops_the_report_in_one_line(tree
 ])
 def test_ablation_tests_not_of_this_schema_stop_the_report_in_one_line(tree, change, words):
     _refused(tree, tree / "metrics" / "ablation_tests.json", change, words)
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda d: d.pop("schema"), "training summary of an older or unknown schema"),
+    (lambda d: d.pop("steps_per_epoch"), "missing steps_per_epoch"),
+    (lambda d: d["final"].update(L1="low"), "final is not the last epoch's losses"),
+    (lambda d: d.update(epochs=-1), "epochs is not a count"),
+])
+def test_a_training_summary_not_of_this_schema_stops_the_report_in_one_line(tree, change,
+                                                                            words):
+    _refused(tree, tree / "metrics" / "train" / "fss" / "seed0.json", change, words)
 
 
 def _refused(tree, f, change, words):

@@ -123,3 +123,28 @@ def test_ablation_tests_round_trip_and_name_a_bad_step(tmp_path):
     flat["pairs"][0]["subsets"]["all"]["ssim"]["ci"] = [0.1]
     with pytest.raises(ResultsError, match=r"x: pairs\[0\].all.ssim: not a test"):
         AblationTestsRecord.from_flat(flat, "x")
+
+
+def test_a_training_summary_round_trips_and_keeps_its_run_id(tmp_path):
+    from dataclasses import replace
+
+    from fss.evaluation.results import (
+        TRAINING_SCHEMA,
+        TrainingSummary,
+        read_training,
+        write_training,
+    )
+
+    flat = {"row": "fss", "epochs": 9, "iters_per_epoch": 67, "steps_per_epoch": 67,
+            "device": "cpu", "world_size": 1, "precision": "fp32", "channels_last": False,
+            "l1_first_epoch": 0.26, "l1_last_epoch": 0.14, "l1_ratio": 0.54,
+            "final": {"L1": 0.14, "NCE": 3.6, "lr": 3e-05}, "seconds_per_iter": 0.46,
+            "seconds_this_run": 279.1}
+    rec = TrainingSummary.from_flat(flat, "x")
+    assert rec.flat() == flat and rec.mlflow_run_id is None
+    f = tmp_path / "seed0.json"
+    write_training(f, replace(rec, mlflow_run_id="abc"))
+    assert json.loads(f.read_text())["schema"] == TRAINING_SCHEMA
+    assert read_training(f).mlflow_run_id == "abc"
+    with pytest.raises(ResultsError, match="x: unknown field.s. kid"):
+        TrainingSummary.from_flat({**flat, "kid": 1}, "x")

@@ -99,6 +99,9 @@ def test_one_run_per_model_with_its_model_and_test_metrics(monkeypatch, tmp_path
     rid = run.info.run_id
     assert recorded_run_id(metrics_json) == rid
     assert json.loads(metrics_json.read_text())["l1_last_epoch"] > 0   # summary kept
+    from fss.evaluation.results import read_training
+
+    assert read_training(metrics_json).mlflow_run_id == rid           # a record still
     models = mlflow.search_logged_models(experiment_ids=[run.info.experiment_id],
                                          output_format="list")
     assert [m.source_run_id for m in models] == [rid] and models[0].name == "model"

@@ -4,9 +4,10 @@ only. The evaluation: what the evaluate stage writes per run (``paths.metrics``
 writes as the real-sketch floor; its metric keys are the metric table's
 (``fss.metrics.table``). The recognition: the recognize stage's rank-1 rates per probe
 set (Table 7). The ablation tests: the ablation_tests stage's bootstrap of each step of
-the ablation chain. A file that names an unknown key, or a file of an older schema, is
-refused with one line naming it (``dvc repro`` regenerates it). Pure, no torch (the
-report and the gate import it)."""
+the ablation chain. The training summary: what a train stage writes beside its model
+(``paths.train_metrics/<row>/seed<k>.json``). A file that names an unknown key, or a
+file of an older schema, is refused with one line naming it (``dvc repro`` regenerates
+it). Pure, no torch (the report and the gate import it)."""
 
 from __future__ import annotations
 
@@ -425,6 +426,97 @@ def _pair(v: Any) -> tuple[float, float]:
     if not (isinstance(v, list | tuple) and len(v) == 2 and all(map(_number, v))):
         raise ValueError(f"{v!r} is not [lo, hi]")
     return (float(v[0]), float(v[1]))
+
+
+TRAINING_SCHEMA = "fss.training/2"   # 2: the version field
+
+
+@dataclass(frozen=True)
+class TrainingSummary:
+    """A training run's summary: its length, where and how it ran, the held-in L1 of
+    its first and last epoch, every logged loss of its last epoch (``final``: the
+    row's terms, the learning rate, the doubled share per layer, ...) and its cost;
+    ``mlflow_run_id``: the run the evaluate stage logs the test metrics into."""
+    row: str
+    epochs: int
+    iters_per_epoch: int
+    steps_per_epoch: int
+    device: str
+    world_size: int
+    precision: str
+    channels_last: bool
+    l1_first_epoch: float
+    l1_last_epoch: float
+    l1_ratio: float | None
+    final: Mapping[str, float]
+    seconds_per_iter: float
+    seconds_this_run: float
+    mlflow_run_id: str | None = None
+
+    @classmethod
+    def from_flat(cls, d: Any, where: str) -> TrainingSummary:
+        """From what ``fss.training.loop.summarize`` returns (the file without its
+        schema field)."""
+        import dataclasses
+
+        if not isinstance(d, Mapping):
+            raise ResultsError(f"{where}: not a training summary (a JSON object)")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        if unknown := set(d) - set(fields) - {"schema"}:
+            raise ResultsError(f"{where}: unknown field(s) {', '.join(sorted(unknown))}")
+        if missing := {n for n in fields if n != "mlflow_run_id"} - set(d):
+            raise ResultsError(f"{where}: missing {', '.join(sorted(missing))}")
+        for n in ("epochs", "iters_per_epoch", "steps_per_epoch", "world_size"):
+            _count(d[n], f"{where}: {n}")
+        for n in ("row", "device", "precision"):
+            if not isinstance(d[n], str):
+                raise ResultsError(f"{where}: {n} is not text ({d[n]!r})")
+        for n in ("l1_first_epoch", "l1_last_epoch", "seconds_per_iter", "seconds_this_run"):
+            if not _number(d[n]):
+                raise ResultsError(f"{where}: {n} is not a number ({d[n]!r})")
+        if d["l1_ratio"] is not None and not _number(d["l1_ratio"]):
+            raise ResultsError(f"{where}: l1_ratio is not a number ({d['l1_ratio']!r})")
+        if not isinstance(d["channels_last"], bool):
+            raise ResultsError(f"{where}: channels_last is not true/false")
+        final = d["final"]
+        if not (isinstance(final, Mapping) and all(map(_number, final.values()))):
+            raise ResultsError(f"{where}: final is not the last epoch's losses by name")
+        run_id = d.get("mlflow_run_id")
+        if run_id is not None and not isinstance(run_id, str):
+            raise ResultsError(f"{where}: mlflow_run_id is not text ({run_id!r})")
+        return cls(**{**{n: d[n] for n in fields if n in d},
+                      "final": {str(k): float(v) for k, v in final.items()}})
+
+    def flat(self) -> dict[str, Any]:
+        import dataclasses
+
+        out = dataclasses.asdict(self)
+        if out["mlflow_run_id"] is None:
+            del out["mlflow_run_id"]
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"schema": TRAINING_SCHEMA, **self.flat()}
+
+    @classmethod
+    def from_json(cls, d: Any, where: str) -> TrainingSummary:
+        schema = d.get("schema") if isinstance(d, Mapping) else None
+        if schema != TRAINING_SCHEMA:
+            said = "no schema field" if schema is None else f"schema {schema!r}"
+            raise ResultsError(f"{where}: a training summary of an older or unknown schema "
+                               f"({said}; this code reads {TRAINING_SCHEMA}): rerun the "
+                               "train stage (dvc repro)")
+        return cls.from_flat(d, where)
+
+
+def write_training(path: Path, summary: TrainingSummary) -> None:
+    from fss.io import write_json
+
+    write_json(path, summary.to_json())
+
+
+def read_training(path: Path) -> TrainingSummary:
+    return TrainingSummary.from_json(_read(path), str(path))
 
 
 def _read(path: Path) -> Any:

@@ -21,6 +21,7 @@ from fss.evaluation.results import (
     is_evaluation,
     read_ablation_tests,
     read_recognition,
+    read_training,
 )
 from fss.paths import PathsParams, read_paths
 from fss.report.cells import REFERENCES
@@ -184,6 +185,11 @@ def summarize_probes(probes: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _training(path: Path) -> dict | None:
+    """A run's training summary (``fss.evaluation.results``) as a flat dict."""
+    return read_training(path).flat() if path.is_file() else None
+
+
 def _recognition(path: Path) -> dict | None:
     """recognition.json (``fss.evaluation.results``; one of an older schema is one line
     naming it) with each probe section's runs summarised per row, or None."""
@@ -243,7 +249,7 @@ def load_inputs(root: Path, paths: PathsParams | None = None) -> Inputs:
         trained=trained,
         rows={**{r: seed_runs(m, r, _evaluation, of(r)) for r in trained},
               **{r: _evaluation(at.metrics_file(r)) for r in REFERENCES}},
-        train={r: seed_runs(at.train_metrics, r, _json, of(r)) for r in trained},
+        train={r: seed_runs(at.train_metrics, r, _training, of(r)) for r in trained},
         recognition=_recognition(at.recognition),
         floor=_evaluation(at.fid_floor),
         ablation=ablation,

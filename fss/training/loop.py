@@ -21,7 +21,7 @@ import torch
 from tqdm import tqdm
 
 from fss.errors import DivergenceError, UserError
-from fss.io import write_csv_rows, write_json
+from fss.io import write_csv_rows
 from fss.training import checkpoint as ckpt
 from fss.training import distributed
 from fss.training.config import TrainingConfig, TrainParams
@@ -382,7 +382,9 @@ def _final_outputs(method: Method, cfg: TrainingConfig, summary: dict[str, Any],
                    model_meta: dict[str, Any] | None) -> None:
     export_generator(method, out_dir / "generator.pt", cfg, image_size, model_meta,
                      iterations=summary["epochs"] * summary["iters_per_epoch"])
-    write_json(metrics_json, summary)
+    from fss.evaluation.results import TrainingSummary, write_training
+
+    write_training(metrics_json, TrainingSummary.from_flat(summary, str(metrics_json)))
     if run is not None:
         run.log_metrics({k: v for k, v in summary.items()
                          if isinstance(v, int | float) and not isinstance(v, bool)})
