@@ -297,12 +297,12 @@ def finish_training_run(generator: Path, metrics_json: Path | None
     def finish(t: Tracker) -> None:
         from dataclasses import replace
 
-        from fss.evaluation.results import read_training, write_training
+        from fss.evaluation.results import read_training, write_record
         from fss.inference.mlflow_model import log_sketch_model
 
         log_sketch_model(generator)
         if metrics_json is not None:
-            write_training(metrics_json, replace(read_training(metrics_json),
+            write_record(metrics_json, replace(read_training(metrics_json),
                                                  mlflow_run_id=t.run_id))
     return finish
 

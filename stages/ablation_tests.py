@@ -4,7 +4,7 @@ rank-1 (paths.results, paths.recognition_hits) -> paths.ablation_tests."""
 
 from fss.errors import one_line_errors
 from fss.evaluation.ablation_tests import ablation_tests
-from fss.evaluation.results import AblationTestsRecord, write_ablation_tests
+from fss.evaluation.results import AblationTestsRecord, write_record
 from fss.params import read_params, row_seeds
 
 
@@ -14,7 +14,7 @@ def main() -> None:
     paths = params.paths
     out = ablation_tests(paths.results, paths.recognition_hits, list(params.ablation),
                          row_seeds(params), params.evaluate.bootstrap())
-    write_ablation_tests(paths.ablation_tests,
+    write_record(paths.ablation_tests,
                          AblationTestsRecord.from_flat(out, str(paths.ablation_tests)))
     for p in out["pairs"]:
         a = p["subsets"]["all"]

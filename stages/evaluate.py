@@ -17,7 +17,7 @@ from fss.evaluation.evaluate import (
     read_test_pairs,
     synthesize,
 )
-from fss.evaluation.results import EvaluationRecord, write_evaluation
+from fss.evaluation.results import EvaluationRecord, write_record
 from fss.interrupted import clear_leftovers
 from fss.metrics.table import METRICS
 from fss.params import read_params
@@ -56,7 +56,7 @@ def main(row: str = typer.Argument(..., help="A trained row (cut, ..., cyclegan)
         row, kind, m, seed=seed if trained else None, profile=profile,
         image_size=params.align.size, epochs=params.train.epochs if trained else None)
     out = paths.metrics_file(name)
-    write_evaluation(out, record)
+    write_record(out, record)
     if track:
         log_to_mlflow(row, seed, kind, profile, params.raw, record.flat(), out, paths)
     print(f"evaluate {row}: " + "; ".join(

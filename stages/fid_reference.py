@@ -14,7 +14,7 @@ from fss.evaluation.evaluate import (
     real_sketch_floor,
     save_features,
 )
-from fss.evaluation.results import EvaluationRecord, write_evaluation
+from fss.evaluation.results import EvaluationRecord, write_record
 from fss.metrics.fid import load_inception
 from fss.params import read_params
 
@@ -34,7 +34,7 @@ def main(track: bool = typer.Option(True, help="Log the floor to MLflow as a ref
     record = EvaluationRecord.from_scores("floor", "reference", floor,
                                           profile=params.meta.profile,
                                           image_size=params.align.size)
-    write_evaluation(out, record)
+    write_record(out, record)
     metrics = record.flat()
     if track:
         from fss.tracking import git_commit, reference_run

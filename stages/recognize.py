@@ -8,7 +8,7 @@ from fss.device import resolve_device
 from fss.errors import one_line_errors
 from fss.evaluation.evaluate import read_test_pairs
 from fss.evaluation.recognition import recognition_table
-from fss.evaluation.results import write_recognition
+from fss.evaluation.results import write_record
 from fss.io import write_text
 from fss.metrics.recognition import fixed_box
 from fss.params import read_params, row_seeds
@@ -26,7 +26,7 @@ def main() -> None:
     box = fixed_box(a, p.crop_box)
     table, hits = recognition_table(pairs, paths.results, runs, p, device,
                                     params.evaluate.bootstrap(), box, a.size)
-    write_recognition(paths.recognition, table)
+    write_record(paths.recognition, table)
     write_text(paths.recognition_hits, hits.to_csv(index=False))
     print("recognize rank-1 (fixed crop): " + ", ".join(
         f"{k} {v.values['all']:.3f}" for k, v in table.probes.items()))

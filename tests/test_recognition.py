@@ -103,9 +103,9 @@ def test_every_image_gets_the_same_fixed_box(tmp_path, monkeypatch):
     assert table.detectable["test_photos"].values["all"] == round(2 / 3, 4)   # p0 is black
     assert table.detectable["fss/seed0"].values["all"] == 1.0
     # the file the stage writes reads back the same
-    from fss.evaluation.results import read_recognition, write_recognition
+    from fss.evaluation.results import read_recognition, write_record
 
-    write_recognition(tmp_path / "recognition.json", table)
+    write_record(tmp_path / "recognition.json", table)
     assert read_recognition(tmp_path / "recognition.json") == table
     assert list(hits.columns) == ["id", "subset", "test_photos", "test_photos@mtcnn",
                                   "fss/seed0", "fss/seed0@mtcnn"]

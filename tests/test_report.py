@@ -188,18 +188,25 @@ def tree(tmp_path: Path) -> Path:
     with open(root / "data" / "raw" / "manifest.csv", "w") as f:
         f.write("id,photo_sha256,sketch_sha256\n" + "".join(f"p{i},aa,bb\n" for i in range(5)))
     (root / "data" / "raw" / "source.csv").write_text("key,value\nkind,real\npairs,5\n")
+    write_test_split(root, IDS, [("cuhk-train", "cuhk")])
+    return root
+
+
+def write_test_split(root: Path, ids: dict, train: list = ()) -> None:
+    """data/splits.csv with ``ids`` (subset -> test ids) and ``train`` ((id, subset)),
+    and a test image of each id: photo, real sketch and the cut, fss and photo rows'."""
     with open(root / "data" / "splits.csv", "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(["id", "subset", "split", "photo", "sketch"])
-        w.writerow(["cuhk-train", "cuhk", "train", "", ""])
-        for s, ids in IDS.items():
-            for i in ids:
+        for i, s in train:
+            w.writerow([i, s, "train", "", ""])
+        for s, test in ids.items():
+            for i in test:
                 w.writerow([i, s, "test", f"data/aligned/photos/{i}.png", ""])
                 _png(root / "data" / "aligned" / "photos" / f"{i}.png", 200, rgb=True)
                 _png(root / "data" / "aligned" / "sketches" / f"{i}.png", 230)
                 for run in ("cut/seed0", "fss/seed0", "photo"):
                     _png(root / "results" / run / s / f"{i}.png", 100)
-    return root
 
 
 @pytest.fixture

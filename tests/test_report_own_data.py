@@ -2,7 +2,6 @@
 of the split file, with no paper column, no gap to the paper and no paper claim tested;
 the same tree as CUFS's renders the paper's tables."""
 
-import csv
 import json
 from pathlib import Path
 
@@ -18,10 +17,10 @@ from tests.test_report import (
     FLOOR,
     PARAMS,
     _metrics,
-    _png,
     _probe,
     _write,
     tree,  # noqa: F401  (the CUFS tree fixture, used by name)
+    write_test_split,
 )
 
 # a user's split file may name subsets of its own; the report orders them by name
@@ -62,16 +61,7 @@ def own_tree(tmp_path: Path) -> Path:
     (root / "data" / "raw" / "source.csv").write_text(
         "key,value\nkind,real\npairs,9\ndataset,paired_folder\nsource,/home/me/pairs\n"
         "split,splits.csv\n")
-    with open(root / "data" / "splits.csv", "w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["id", "subset", "split", "photo", "sketch"])
-        for s, ids in IDS.items():
-            for i in ids:
-                w.writerow([i, s, "test", f"data/aligned/photos/{i}.png", ""])
-                _png(root / "data" / "aligned" / "photos" / f"{i}.png", 200, rgb=True)
-                _png(root / "data" / "aligned" / "sketches" / f"{i}.png", 230)
-                for run in ("cut/seed0", "fss/seed0", "photo"):
-                    _png(root / "results" / run / s / f"{i}.png", 100)
+    write_test_split(root, IDS)
     return root
 
 

@@ -15,7 +15,7 @@ from fss.evaluation.results import (
     is_evaluation,
     read_evaluation,
     value_keys,
-    write_evaluation,
+    write_record,
 )
 
 SCORES = {"subsets": {
@@ -29,7 +29,7 @@ def test_a_record_round_trips_through_its_file(tmp_path):
     rec = EvaluationRecord.from_scores("fss", "trained", SCORES, seed=2, profile="cpu",
                                        image_size=128, epochs=9)
     f = tmp_path / "seed2.json"
-    write_evaluation(f, rec)
+    write_record(f, rec)
     d = json.loads(f.read_text())
     assert d["schema"] == EVALUATION_SCHEMA and is_evaluation(d)
     assert d["subsets"]["cuhk"] == SCORES["subsets"]["cuhk"]   # the flat layout, as written
@@ -104,7 +104,7 @@ def test_ablation_tests_round_trip_and_name_a_bad_step(tmp_path):
         ABLATION_SCHEMA,
         AblationTestsRecord,
         read_ablation_tests,
-        write_ablation_tests,
+        write_record,
     )
 
     flat = {"method": "two-level bootstrap", "levels": ["seeds", "images"], "resamples": 50,
@@ -117,7 +117,7 @@ def test_ablation_tests_round_trip_and_name_a_bad_step(tmp_path):
     rec = AblationTestsRecord.from_flat(flat, "x")
     assert rec.pairs[0].tests["all"]["ssim"].significant and rec.pairs[0].n["cuhk"] == 3
     f = tmp_path / "ablation_tests.json"
-    write_ablation_tests(f, rec)
+    write_record(f, rec)
     assert json.loads(f.read_text())["schema"] == ABLATION_SCHEMA
     assert read_ablation_tests(f) == rec and rec.flat() == flat
     flat["pairs"][0]["subsets"]["all"]["ssim"]["ci"] = [0.1]
@@ -132,7 +132,7 @@ def test_a_training_summary_round_trips_and_keeps_its_run_id(tmp_path):
         TRAINING_SCHEMA,
         TrainingSummary,
         read_training,
-        write_training,
+        write_record,
     )
 
     flat = {"row": "fss", "epochs": 9, "iters_per_epoch": 67, "steps_per_epoch": 67,
@@ -143,7 +143,7 @@ def test_a_training_summary_round_trips_and_keeps_its_run_id(tmp_path):
     rec = TrainingSummary.from_flat(flat, "x")
     assert rec.flat() == flat and rec.mlflow_run_id is None
     f = tmp_path / "seed0.json"
-    write_training(f, replace(rec, mlflow_run_id="abc"))
+    write_record(f, replace(rec, mlflow_run_id="abc"))
     assert json.loads(f.read_text())["schema"] == TRAINING_SCHEMA
     assert read_training(f).mlflow_run_id == "abc"
     with pytest.raises(ResultsError, match="x: unknown field.s. kid"):

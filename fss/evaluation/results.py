@@ -134,12 +134,7 @@ class EvaluationRecord:
     def from_json(cls, d: Any, where: str) -> EvaluationRecord:
         if not isinstance(d, Mapping):
             raise ResultsError(f"{where}: not an evaluation (a JSON object)")
-        schema = d.get("schema")
-        if schema != EVALUATION_SCHEMA:
-            said = "no schema field" if schema is None else f"schema {schema!r}"
-            raise ResultsError(f"{where}: an evaluation of an older or unknown schema ({said}; "
-                               f"this code reads {EVALUATION_SCHEMA}): rerun the stage that "
-                               "writes it (dvc repro)")
+        _check_schema(d, EVALUATION_SCHEMA, "an evaluation", "the stage that writes it", where)
         meta = {}
         for k, kind in (("seed", int), ("profile", str), ("image_size", int), ("epochs", int)):
             v = d.get(k)
@@ -157,12 +152,6 @@ class EvaluationRecord:
             raise
         except ValueError as e:
             raise ResultsError(f"{where}: {e}") from None
-
-
-def write_evaluation(path: Path, record: EvaluationRecord) -> None:
-    from fss.io import write_json
-
-    write_json(path, record.to_json())
 
 
 def read_evaluation(path: Path) -> EvaluationRecord:
@@ -256,12 +245,7 @@ class RecognitionRecord:
     def from_json(cls, d: Any, where: str) -> RecognitionRecord:
         if not isinstance(d, Mapping):
             raise ResultsError(f"{where}: not a recognition file (a JSON object)")
-        if d.get("schema") != RECOGNITION_SCHEMA:
-            said = ("no schema field" if d.get("schema") is None
-                    else f"schema {d.get('schema')!r}")
-            raise ResultsError(f"{where}: a recognition file of an older or unknown schema "
-                               f"({said}; this code reads {RECOGNITION_SCHEMA}): rerun the "
-                               "recognize stage (dvc repro)")
+        _check_schema(d, RECOGNITION_SCHEMA, "a recognition file", "the recognize stage", where)
         fields = {"schema", "gallery", "n_gallery", "metric", "crop", "crop_fallbacks",
                   *PROBE_SETS}
         if unknown := set(d) - fields:
@@ -290,12 +274,6 @@ class RecognitionRecord:
 
 # recognition.json's sections of rates, each keyed by probe set (``fss/seed0``, ...).
 PROBE_SETS = ("probes", "probes_mtcnn", "detectable")
-
-
-def write_recognition(path: Path, record: RecognitionRecord) -> None:
-    from fss.io import write_json
-
-    write_json(path, record.to_json())
 
 
 def read_recognition(path: Path) -> RecognitionRecord:
@@ -403,19 +381,8 @@ class AblationTestsRecord:
 
     @classmethod
     def from_json(cls, d: Any, where: str) -> AblationTestsRecord:
-        schema = d.get("schema") if isinstance(d, Mapping) else None
-        if schema != ABLATION_SCHEMA:
-            said = "no schema field" if schema is None else f"schema {schema!r}"
-            raise ResultsError(f"{where}: ablation tests of an older or unknown schema "
-                               f"({said}; this code reads {ABLATION_SCHEMA}): rerun the "
-                               "ablation_tests stage (dvc repro)")
+        _check_schema(d, ABLATION_SCHEMA, "ablation tests", "the ablation_tests stage", where)
         return cls.from_flat(d, where)
-
-
-def write_ablation_tests(path: Path, record: AblationTestsRecord) -> None:
-    from fss.io import write_json
-
-    write_json(path, record.to_json())
 
 
 def read_ablation_tests(path: Path) -> AblationTestsRecord:
@@ -500,23 +467,28 @@ class TrainingSummary:
 
     @classmethod
     def from_json(cls, d: Any, where: str) -> TrainingSummary:
-        schema = d.get("schema") if isinstance(d, Mapping) else None
-        if schema != TRAINING_SCHEMA:
-            said = "no schema field" if schema is None else f"schema {schema!r}"
-            raise ResultsError(f"{where}: a training summary of an older or unknown schema "
-                               f"({said}; this code reads {TRAINING_SCHEMA}): rerun the "
-                               "train stage (dvc repro)")
+        _check_schema(d, TRAINING_SCHEMA, "a training summary", "the train stage", where)
         return cls.from_flat(d, where)
-
-
-def write_training(path: Path, summary: TrainingSummary) -> None:
-    from fss.io import write_json
-
-    write_json(path, summary.to_json())
 
 
 def read_training(path: Path) -> TrainingSummary:
     return TrainingSummary.from_json(_read(path), str(path))
+
+
+def write_record(path: Path, record: EvaluationRecord | RecognitionRecord
+                 | AblationTestsRecord | TrainingSummary) -> None:
+    """Any record to its file (atomically: temp file, then rename), with its schema."""
+    from fss.io import write_json
+
+    write_json(path, record.to_json())
+
+
+def _check_schema(d: Any, schema: str, what: str, stage: str, where: str) -> None:
+    found = d.get("schema") if isinstance(d, Mapping) else None
+    if found != schema:
+        said = "no schema field" if found is None else f"schema {found!r}"
+        raise ResultsError(f"{where}: {what} of an older or unknown schema ({said}; this "
+                           f"code reads {schema}): rerun {stage} (dvc repro)")
 
 
 def _read(path: Path) -> Any:

@@ -382,9 +382,9 @@ def _final_outputs(method: Method, cfg: TrainingConfig, summary: dict[str, Any],
                    model_meta: dict[str, Any] | None) -> None:
     export_generator(method, out_dir / "generator.pt", cfg, image_size, model_meta,
                      iterations=summary["epochs"] * summary["iters_per_epoch"])
-    from fss.evaluation.results import TrainingSummary, write_training
+    from fss.evaluation.results import TrainingSummary, write_record
 
-    write_training(metrics_json, TrainingSummary.from_flat(summary, str(metrics_json)))
+    write_record(metrics_json, TrainingSummary.from_flat(summary, str(metrics_json)))
     if run is not None:
         run.log_metrics({k: v for k, v in summary.items()
                          if isinstance(v, int | float) and not isinstance(v, bool)})
