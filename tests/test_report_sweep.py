@@ -247,6 +247,19 @@ def test_add_joins_a_sweep_run_in_parts_and_refuses_another_sweep(tmp_path):
     r = export(other, "--add")
     assert r.exit_code == 2 and "not one sweep" in r.output and "profile" in r.output
     assert len(r.output.strip().splitlines()) == 1 and target.read_text() == before
+    # a committed revision of another profile (main's params) that loses to the
+    # sweep's own experiment at its value is no mix
+    target.write_text(before)
+    points = json.loads(before)["points"]
+    exp100 = {**points[-1], "exp": "a100", "rev": "7" * 40, "commit": "c" * 40}
+    target.write_text(json.dumps({**json.loads(before), "points": [*points[:-1], exp100]}))
+    paper = _rev("8" * 40, "main", 100.0, [150.0, 151.0], profile="paper")
+    paper["experiments"] = [{"name": "a5", "revs": [_rev("5" * 40, "a5", 5, [99.0])]}]
+    r = export(paper, "--add")
+    assert r.exit_code == 0, r.output
+    out = json.loads(target.read_text())
+    assert out["profile"] == "cpu" and [p["exp"] for p in out["points"]] == [
+        "a5", "a10", "a100"]
     target.write_text("[1]")
     r = export(second, "--add")
     assert r.exit_code == 2 and "not an export" in r.output and target.read_text() == "[1]"

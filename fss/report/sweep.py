@@ -56,16 +56,16 @@ def _means(d: Any) -> dict[str, float]:
 def sweep_points(exp_show: Sequence[Mapping[str, Any]], key: str, row: str,
                  metrics_dir: str, params_file: str = "params.yaml") -> list[dict[str, Any]]:
     """One point per experiment (and committed baseline) that has ``row``'s evaluation:
-    ``{"exp", "rev", "value" (of ``key``), "seeds": {seed: {"subsets", "all"}}}``, in
-    the order of the key's value. ``metrics_dir``: ``paths.metrics`` as the experiments'
-    files name it."""
+    ``{"exp", "rev", "commit", "profile", "value" (of ``key``), "seeds": {seed:
+    {"subsets", "all"}}}``, in the order of the key's value. ``metrics_dir``:
+    ``paths.metrics`` as the experiments' files name it."""
     folder = re.escape(f"{metrics_dir.rstrip('/')}/{row}")
     pattern = re.compile(rf"^{folder}/seed(\d+)\.json$")
     by_value: dict[Any, dict[str, Any]] = {}
     rank: dict[Any, tuple[bool, int]] = {}
     for name, rev, baseline, is_exp, data in _revs(exp_show):
-        value = _dotted(((data.get("params") or {}).get(params_file) or {}).get("data") or {},
-                        key)
+        params = ((data.get("params") or {}).get(params_file) or {}).get("data") or {}
+        value = _dotted(params, key)
         seeds = {}
         for path, m in (data.get("metrics") or {}).items():
             hit = pattern.match(path)
@@ -81,7 +81,8 @@ def sweep_points(exp_show: Sequence[Mapping[str, Any]], key: str, row: str,
         # on a tie the first listed (dvc lists the newest baseline first).
         if value not in by_value or (is_exp, len(seeds)) > rank[value]:
             rank[value] = (is_exp, len(seeds))
-            by_value[value] = {"exp": name, "rev": rev, "commit": baseline, "value": value,
+            by_value[value] = {"exp": name, "rev": rev, "commit": baseline,
+                               "profile": str(_dotted(params, "meta.profile")), "value": value,
                                "seeds": dict(sorted(seeds.items()))}
     return [by_value[v] for v in sorted(by_value, key=_value_order)]
 
@@ -203,13 +204,7 @@ def sweep_export(exp_show: Sequence[Mapping[str, Any]], key: str, row: str, metr
                  command: str, exported: str) -> dict[str, Any]:
     """The committed file's content: the points and what made them."""
     points = sweep_points(exp_show, key, row, metrics_dir)
-    profiles = set()
-    for _, rev, _, _, data in _revs(exp_show):
-        if any(p["rev"] == rev for p in points):
-            prof = _dotted(((data.get("params") or {}).get("params.yaml") or {}).get("data")
-                           or {}, "meta.profile")
-            profiles.add(str(prof))
-    return {"key": key, "row": row, "profile": ", ".join(sorted(profiles)),
+    return {"key": key, "row": row, "profile": ", ".join(sorted({p["profile"] for p in points})),
             "command": command, "exported": exported, "points": points}
 
 
@@ -218,9 +213,9 @@ def merge_sweeps(committed: Mapping[str, Any], new: Mapping[str, Any]) -> dict[s
     experiments live in one clone, so a sweep run in parts (other days, other machines)
     is exported in parts. For a value in both, the rule of one export: an experiment
     beats a committed revision, then more seeds win, then ``new``. Every point keeps its
-    own experiment and commit. Raises ValueError when the two are not one sweep (another
-    key, row or profile)."""
-    for field in ("key", "row", "profile"):
+    own experiment, commit and profile. Raises ValueError when the two are not one sweep
+    (another key or row, or points kept of more than one profile)."""
+    for field in ("key", "row"):
         if committed.get(field) != new.get(field):
             raise ValueError(f"the committed export is of {field} {committed.get(field)!r}, "
                              f"this one of {new.get(field)!r}: not one sweep")
@@ -233,4 +228,8 @@ def merge_sweeps(committed: Mapping[str, Any], new: Mapping[str, Any]) -> dict[s
         v = _value_order(p["value"])
         if v not in by_value or rank(p) >= rank(by_value[v]):
             by_value[v] = p
-    return {**new, "points": [by_value[v] for v in sorted(by_value)]}
+    points = [by_value[v] for v in sorted(by_value)]
+    profiles = sorted({str(p.get("profile") or committed.get("profile")) for p in points})
+    if len(profiles) > 1:
+        raise ValueError(f"the points kept are of profiles {', '.join(profiles)}: not one sweep")
+    return {**new, "profile": profiles[0], "points": points}
