@@ -62,9 +62,7 @@ class Scores:
             if k in ("n", "n_train"):
                 continue
             if k.endswith("_ci") and k[:-3] in with_ci:
-                if not (isinstance(v, list | tuple) and len(v) == 2 and all(map(_number, v))):
-                    raise ResultsError(f"{where}: {k} is not [lo, hi] ({v!r})")
-                intervals[k[:-3]] = (float(v[0]), float(v[1]))
+                intervals[k[:-3]] = _interval(v, f"{where}: {k}")
             elif k in known:
                 if v is not None and not _number(v):
                     raise ResultsError(f"{where}: {k} is not a number ({v!r})")
@@ -183,9 +181,7 @@ class Rates:
         values, intervals = {}, {}
         for k, v in d.items():
             if k.endswith("_ci"):
-                if not (isinstance(v, list | tuple) and len(v) == 2 and all(map(_number, v))):
-                    raise ResultsError(f"{where}: {k} is not [lo, hi] ({v!r})")
-                intervals[k[:-3]] = (float(v[0]), float(v[1]))
+                intervals[k[:-3]] = _interval(v, f"{where}: {k}")
             elif _number(v) and 0.0 <= v <= 1.0:
                 values[str(k)] = float(v)
             else:
@@ -387,6 +383,14 @@ class AblationTestsRecord:
 
 def read_ablation_tests(path: Path) -> AblationTestsRecord:
     return AblationTestsRecord.from_json(_read(path), str(path))
+
+
+def _interval(v: Any, where: str) -> tuple[float, float]:
+    """A file's ``[lo, hi]``; one line naming the place when it is not one."""
+    try:
+        return _pair(v)
+    except ValueError:
+        raise ResultsError(f"{where} is not [lo, hi] ({v!r})") from None
 
 
 def _pair(v: Any) -> tuple[float, float]:
