@@ -247,7 +247,7 @@ def sweep_export_cmd(
 
     from fss.io import write_json
     from fss.paths import read_paths
-    from fss.report.sweep import sweep_export
+    from fss.sweep_export import sweep_export
 
     spelled = read_paths(root / PARAMS)   # as the experiments' metrics files name them
     if source is not None:
@@ -283,7 +283,7 @@ def sweep_export_cmd(
                         f"({metrics_dir}/{row}/seed<k>.json): nothing written")
     target = spelled.under(root).sweeps / f"{key}.json"
     if add and target.exists():
-        from fss.report.sweep import merge_sweeps
+        from fss.sweep_export import merge_sweeps
 
         try:
             committed = json.loads(target.read_text(encoding="utf-8"))

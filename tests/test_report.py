@@ -31,10 +31,10 @@ from fss.report import (
     figure_ids,
     kid_cell,
     seeds_note,
-    summarize_probes,
     weights_hash,
     write_report,
 )
+from fss.report.summaries import Group, Numbers
 
 # as tests/conftest.py's (imported from there, the module would need the repo root on
 # sys.path, which a plain `pytest tests/test_report.py` does not give)
@@ -83,6 +83,26 @@ def _train(seconds: float, l1_last: float) -> dict:
             "channels_last": False,
             "l1_first_epoch": 0.58, "l1_last_epoch": l1_last, "l1_ratio": 0.776,
             "seconds_per_iter": 0.2, "seconds_this_run": seconds, "final": {"L1": l1_last}}
+
+
+def _recognition() -> dict:
+    """A recognize-stage file: the test photos, fss and cut (seed 0) as probes."""
+    return {
+        "schema": RECOGNITION_SCHEMA, "gallery": "real test sketches", "n_gallery": 8,
+        "metric": "rank-1",
+        "probes": {"test_photos": _probe(0.85, 0.9, 0.8, 0.84),
+                   "fss/seed0": _probe(0.5, 0.6, 0.4, 0.5),
+                   "cut/seed0": _probe(0.2, 0.2, 0.2, 0.2)},
+        "probes_mtcnn": {"test_photos": _probe(0.8, 0.8, 0.8, 0.8),
+                         "fss/seed0": _probe(0.45, 0.5, 0.4, 0.45),
+                         "cut/seed0": _probe(0.1, 0.1, 0.1, 0.1)},
+        "detectable": {"gallery": _probe(1.0, 1.0, 1.0, 1.0),
+                       "test_photos": _probe(1.0, 1.0, 1.0, 1.0),
+                       "fss/seed0": _probe(0.975, 1.0, 1.0, 0.9),
+                       "cut/seed0": _probe(0.5, 0.5, 0.5, 0.5)},
+        "crop": {"box": [44.1, 35.4, 83.9, 93.3], "size": SIZE, "crop_size": 160,
+                 "margin": 32, "box_eye_distances": [-1.09, -1.14, 1.09, 1.81]},
+        "crop_fallbacks": {"gallery": 0, "test_photos": 0, "fss/seed0": 1, "cut/seed0": 4}}
 
 
 # The real-sketch floor: FSS's FID (60) is below XM2VTS's floor, above the others.
@@ -166,22 +186,7 @@ def tree(tmp_path: Path) -> Path:
     _write(m / "photo.json", _metrics("photo", "reference", 200.0, 0.3, 10.0, seed=None))
     _write(m / "fid_floor.json", FLOOR)
     _write(m / "ablation_tests.json", ABLATION)
-    _write(m / "recognition.json", {
-        "schema": RECOGNITION_SCHEMA, "gallery": "real test sketches", "n_gallery": 8,
-        "metric": "rank-1",
-        "probes": {"test_photos": _probe(0.85, 0.9, 0.8, 0.84),
-                   "fss/seed0": _probe(0.5, 0.6, 0.4, 0.5),
-                   "cut/seed0": _probe(0.2, 0.2, 0.2, 0.2)},
-        "probes_mtcnn": {"test_photos": _probe(0.8, 0.8, 0.8, 0.8),
-                         "fss/seed0": _probe(0.45, 0.5, 0.4, 0.45),
-                         "cut/seed0": _probe(0.1, 0.1, 0.1, 0.1)},
-        "detectable": {"gallery": _probe(1.0, 1.0, 1.0, 1.0),
-                       "test_photos": _probe(1.0, 1.0, 1.0, 1.0),
-                       "fss/seed0": _probe(0.975, 1.0, 1.0, 0.9),
-                       "cut/seed0": _probe(0.5, 0.5, 0.5, 0.5)},
-        "crop": {"box": [44.1, 35.4, 83.9, 93.3], "size": SIZE, "crop_size": 160,
-                 "margin": 32, "box_eye_distances": [-1.09, -1.14, 1.09, 1.81]},
-        "crop_fallbacks": {"gallery": 0, "test_photos": 0, "fss/seed0": 1, "cut/seed0": 4}})
+    _write(m / "recognition.json", _recognition())
     _write(m / "train" / "fss" / "seed0.json", _train(160.0, 0.45))
     _write(m / "pretrain_rcs.json", {"test_face_iou": 0.81, "test_hair_iou": 0.55, "epochs": 15,
                             "size": [SIZE, SIZE]})
@@ -332,7 +337,7 @@ def test_figure_grid_and_ids():
 
 
 def test_compare_table_directions():
-    lines = compare_table([Line("fss", {"fid": 50.0}, {"fid": 53.33})], ["fid"])
+    lines = compare_table([Line("fss", Group({"fid": 50.0}), {"fid": 53.33})], ["fid"])
     assert lines[-1] == "| FSS | 50.00 | 53.33 | -3.33 (better) |"
     assert deviations({"align": {"size": 256}, "train": {"epochs": 400}})[0].startswith("RCS")
 
@@ -387,16 +392,18 @@ def test_published_matches_method_md():
 
 
 def test_cell_formats_std_then_interval_then_plain():
-    assert cell({"ssim": 0.612, "ssim_ci": [0.601, 0.623]}, "ssim", 3) == "0.612 [0.601, 0.623]"
+    assert cell(Numbers({"ssim": 0.612}, {}, {"ssim": (0.601, 0.623)}), "ssim", 3) == \
+        "0.612 [0.601, 0.623]"
     # with several seeds the std wins (per-run intervals are gone by then anyway)
-    assert cell({"ssim": 0.612, "ssim_std": 0.004, "ssim_ci": [0.6, 0.62]}, "ssim", 3) == \
-        "0.612 ± 0.004"
-    assert cell({"ssim": 0.612}, "ssim", 4) == "0.6120"
-    assert cell({"ssim": None}, "ssim", 4) == cell(None, "ssim", 4) == "—"
-    assert cell({"all": 0.5, "all_ci": [0.45, 0.55]}, "all", 2, 100.0) == "50.00 [45.00, 55.00]"
-    # KID: kid_spread is its spread over KID subsets, kid_std (several seeds) their std
-    assert kid_cell({"kid": 40.1, "kid_spread": 3.2}) == "40.10 ± 3.20"
-    assert kid_cell({"kid": 40.1, "kid_std": 1.0, "kid_spread": 3.2}) == \
+    assert cell(Numbers({"ssim": 0.612}, {"ssim": 0.004}, {"ssim": (0.6, 0.62)}), "ssim",
+                3) == "0.612 ± 0.004"
+    assert cell(Numbers({"ssim": 0.612}), "ssim", 4) == "0.6120"
+    assert cell(Numbers({}), "ssim", 4) == cell(None, "ssim", 4) == "—"
+    assert cell(Numbers({"all": 0.5}, {}, {"all": (0.45, 0.55)}), "all", 2, 100.0) == \
+        "50.00 [45.00, 55.00]"
+    # KID: kid_spread is its spread over KID subsets, KID's std over seeds after it
+    assert kid_cell(Numbers({"kid": 40.1, "kid_spread": 3.2})) == "40.10 ± 3.20"
+    assert kid_cell(Numbers({"kid": 40.1, "kid_spread": 3.2}, {"kid": 1.0})) == \
         "40.10 ± 3.20 (seeds ± 1.00)"
 
 
@@ -539,21 +546,31 @@ def test_two_seeds_render_mean_and_std(tree, tmp_path):
     assert (ablation[LABEL_H:, 3 * SIZE:4 * SIZE] == 100).all()  # FSS column: seed 0
 
 
-def test_summarize_probes_by_row():
+def test_recognition_summarises_probes_by_row():
+    from fss.evaluation.results import RecognitionRecord
+    from fss.report.summaries import RecognitionResults
+
     probes = {"test_photos": {"all": 0.8}, "fss/seed0": {"all": 0.5, "all_ci": [0.4, 0.6]},
               "fss/seed2": {"all": 0.7, "all_ci": [0.6, 0.8]}, "cut/seed0": {"all": 0.2}}
-    out = summarize_probes(probes)
-    assert list(out) == ["test_photos", "fss", "cut"]
-    assert out["fss"]["all"] == pytest.approx(0.6) and out["fss"]["seeds"] == [0, 2]
-    assert "all_ci" not in out["fss"] and out["cut"] == {"all": 0.2, "seeds": [0]}
+    rec = RecognitionRecord.from_json(
+        {**_recognition(), "probes": probes, "probes_mtcnn": probes}, "recognition.json")
+    out = RecognitionResults.of(rec)
+    assert list(out.probes) == ["test_photos", "fss", "cut"]
+    assert out.probes["fss"].value("all") == pytest.approx(0.6)
+    assert out.probes["fss"].std("all") == pytest.approx(0.2 / 2 ** 0.5, abs=1e-6)
+    assert out.seeds == {"fss": (0, 2), "cut": (0,)}
+    # several seeds: the per-run intervals go; one run keeps its value and interval
+    assert out.probes["fss"].ci("all") is None and out.probes["cut"].value("all") == 0.2
+    assert out.probes["test_photos"] == Numbers({"all": 0.8})
 
 
 def test_seeds_note_names_the_seeds():
-    two = {"seeds": [0, 1]}
     # the references carry no seeds and do not make the note "mixed"
-    assert seeds_note({"cut": two, "fss": two, "photo": {"subsets": {}}}) == \
+    assert seeds_note({"cut": (0, 1), "fss": (0, 1), "photo": ()}) == \
         "Mean ± std over seeds 0, 1."
-    assert seeds_note({"cut": {"seeds": [0]}, "fss": None}) == ""
+    assert seeds_note({"cut": (0,)}) == ""
+    assert seeds_note({"cut": (0, 1), "fss": (0,)}) == \
+        "Mean ± std over seeds for CUT (seeds 0, 1); the other rows ran once."
 
 
 def test_summary_is_short_and_has_the_headlines(tree):
@@ -652,27 +669,35 @@ def _refused(tree, f, change, words):
 
 
 def test_dss_share_table_states_the_doubled_share_per_layer():
+    from fss.report.summaries import TrainingRuns
     from fss.report.tables import dss_share_table
 
-    train = {"cut": {"final": {"L1": 0.2}},
-             "dss": {"final": {"doubled_L0": 0.312, "doubled_L16": 0.25,
-                               "doubled_L16_std": 0.01, "L1": 0.2}}}
+    def runs(final: dict, stds: dict | None = None) -> TrainingRuns:
+        return TrainingRuns("r", (0, 1), Numbers({}), {}, Numbers(final, stds or {}))
+
+    train = {"cut": runs({"L1": 0.2}),
+             "dss": runs({"doubled_L0": 0.312, "doubled_L16": 0.25, "L1": 0.2},
+                         {"doubled_L16": 0.01})}
     text = dss_share_table(train, ["cut", "dss"])
     assert "| layer 0 | layer 16 |" in text
     line = next(ln for ln in text.splitlines() if ln.startswith("| ") and "31.2 %" in ln)
     assert "25.0 % ± 1.0" in line
     assert not any("cut" in ln.lower() and "%" in ln for ln in text.splitlines())
-    assert dss_share_table({"cut": {"final": {"L1": 0.2}}}, ["cut"]) == ""
+    assert dss_share_table({"cut": runs({"L1": 0.2})}, ["cut"]) == ""
 
 
 def test_official_cut_table_marks_the_fidelity_target():
+    from fss.report.summaries import FidelityScores
     from fss.report.tables import official_cut_table
 
-    ref = {"config": "c", "scoring": "s",
-           "subsets": {"cuhk": {"fid": 149.3, "ssim_skimage": 0.603, "psnr": 15.04},
-                       "ar": {"fid": 156.3, "ssim_skimage": 0.588, "psnr": 17.19}}}
-    ours = {"ours": {"subsets": {"cuhk": {"fid": 150.0, "ssim_skimage": 0.60, "psnr": 15.0},
-                                 "ar": {"fid": 170.0, "ssim_skimage": 0.60, "psnr": 17.0}}}}
+    ref = FidelityScores.from_json(
+        {"config": "c", "scoring": "s",
+         "subsets": {"cuhk": {"fid": 149.3, "ssim_skimage": 0.603, "psnr": 15.04},
+                     "ar": {"fid": 156.3, "ssim_skimage": 0.588, "psnr": 17.19}}}, "ref")
+    ours = FidelityScores.from_json(
+        {"subsets": {"cuhk": {"fid": 150.0, "ssim_skimage": 0.60, "psnr": 15.0, "n": 3},
+                     "ar": {"fid": 170.0, "ssim_skimage": 0.60, "psnr": 17.0}}}, "ours")
+    assert set(ours.subsets["cuhk"].values) == {"fid", "ssim_skimage", "psnr"}
     text = official_cut_table(ref, ours)
     cuhk = next(ln for ln in text.splitlines() if ln.startswith("| CUHK"))
     ar = next(ln for ln in text.splitlines() if ln.startswith("| AR"))
@@ -700,11 +725,11 @@ def test_report_reads_only_the_seeds_params_declare(tmp_path):
         _write(m / "pix2pix" / f"seed{seed}.json", _metrics("pix2pix", "trained", fid, 0.5,
                                                              17.0, seed=seed))
     inp = load_inputs(root)
-    assert inp.rows["cut"]["seeds"] == [0, 1]
-    assert inp.rows["cut"]["subsets"]["cuhk"]["fid"] == pytest.approx(95.0)
-    assert inp.rows["pix2pix"]["subsets"]["cuhk"]["fid"] == pytest.approx(90.0)
+    assert inp.rows["cut"].seeds == (0, 1)
+    assert inp.rows["cut"].group("cuhk").value("fid") == pytest.approx(95.0)
+    assert inp.rows["pix2pix"].group("cuhk").value("fid") == pytest.approx(90.0)
     assert "cut/seed2.json" not in inp.files and "pix2pix/seed1.json" not in inp.files
     assert "cut/seed1.json" in inp.files
     # params that are not a complete set (a hand-made tree): every seed present is read
     (root / "params.yaml").write_text(yaml.safe_dump({"ablation": ["cut"]}))
-    assert load_inputs(root, PATHS).rows["cut"]["seeds"] == [0, 1, 2]
+    assert load_inputs(root, PATHS).rows["cut"].seeds == (0, 1, 2)

@@ -18,6 +18,7 @@ from fss.report.budget import (
     gap_trend,
     stays_below_from,
 )
+from fss.report.summaries import Curve
 from tests.test_report import _write, tree  # noqa: F401  (the fixture tree)
 
 
@@ -35,7 +36,9 @@ def _curve(row, seed, fids, dists=None, profile="cpu_long", size=16, step=603):
 
 
 def _runs(row, *seed_fids):
-    return {s: _curve(row, s, f) for s, f in enumerate(seed_fids)}
+    """A row's curves by seed, typed as the report reads them."""
+    return {s: Curve.from_json(_curve(row, s, f), f"{row}/seed{s}.json")
+            for s, f in enumerate(seed_fids)}
 
 
 def test_stats_are_mean_and_sample_std_at_budgets_every_seed_reached():

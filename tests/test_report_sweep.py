@@ -7,7 +7,14 @@ import pytest
 from typer.testing import CliRunner
 
 from fss.cli import app
-from fss.report.sweep import sweep_export, sweep_points, sweep_section, sweep_sentences
+from fss.report.summaries import Sweep
+from fss.report.sweep import sweep_section, sweep_sentences
+from fss.sweep_export import sweep_export, sweep_points
+
+
+def _typed(export):
+    """An export as the report reads it (what ``fss sweep-export`` writes, parsed)."""
+    return Sweep.from_json(export, "loss.alpha.json")
 
 
 def _rev(rev, name, alpha, fids, profile="cpu"):
@@ -68,7 +75,7 @@ def test_an_experiment_beats_a_committed_revision_and_keeps_its_own_commit():
 
 def test_sentences_say_where_each_metric_is_best_and_its_shape():
     pts = sweep_points(_exp_show(), "loss.alpha", "fss", "metrics")
-    lines = sweep_sentences(pts, "loss.alpha")
+    lines = sweep_sentences(_typed({"points": pts}).points, "loss.alpha")
     fid = next(ln for ln in lines if ln.startswith("FID"))
     # all-images FID means: alpha 0: 200 ± 7.1, 10: 120 ± 5, 30: 135 (one seed), 100: 155 ± 10
     assert fid.startswith("FID (all test images) is not monotone in it (means): best at "
@@ -86,7 +93,8 @@ def _points(stats):
 
 def test_sentences_judge_gaps_by_the_seed_spread():
     def fid(stats):
-        return next(ln for ln in sweep_sentences(_points(stats), "a") if ln.startswith("FID"))
+        return next(ln for ln in sweep_sentences(_typed({"points": _points(stats)}).points, "a")
+                    if ln.startswith("FID"))
 
     # 0 -> 10 -> 100: means 60, 62, 180 (std 2, 2, 20): monotone, the far ends differ by
     # far more than 2 + 20, the step 0 -> 10 (2) is within 2 + 2
@@ -112,7 +120,7 @@ def test_section_table_has_a_line_per_value_with_mean_and_std():
     export = sweep_export(_exp_show(), "loss.alpha", "fss", "metrics",
                           "dvc exp run --queue -S loss.alpha=...", "2026-12-02 21:00 UTC")
     assert export["profile"] == "cpu"
-    text = sweep_section({"loss.alpha": export})
+    text = sweep_section({"loss.alpha": _typed(export)})
     assert "## What `loss.alpha` does (fss row, profile cpu)" in text
     line = next(ln for ln in text.splitlines() if ln.startswith("| 10 |"))
     assert line.startswith("| 10 | 0, 1, 2 | `bbbbbbb` | 125.0 ± 5.0 | 135.0 ± 5.0 | — | "
@@ -122,7 +130,7 @@ def test_section_table_has_a_line_per_value_with_mean_and_std():
     # a file exported before points carried their commit
     old = {**export, "points": [{k: v for k, v in p.items() if k != "commit"}
                                 for p in export["points"]]}
-    assert "| 10 | 0, 1, 2 | — | 125.0" in sweep_section({"loss.alpha": old})
+    assert "| 10 | 0, 1, 2 | — | 125.0" in sweep_section({"loss.alpha": _typed(old)})
     assert sweep_section({}) == ""
 
 

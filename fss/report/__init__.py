@@ -1,10 +1,12 @@
 """The report stage: ``report.md`` and the figures it embeds, from the metrics the other
 stages wrote. Every number of ours comes from the stages' metrics files; every
-"(paper)" number from ``fss.published``. Rendering functions are pure (dicts in,
-markdown or arrays out); only ``load_inputs`` and ``write_report`` touch the disk.
+"(paper)" number from ``fss.published``. Rendering functions are pure (typed results
+in, markdown or arrays out); only ``load_inputs`` and ``write_report`` touch the disk.
 
-One job per module, each importing only those before it: ``cells`` (numbers, cells,
-markdown tables), then ``tables`` (the paper's tables and those beyond it), ``reading``
+One job per module, each importing only those before it: ``summaries`` (the results
+typed and summarised over seeds), ``cells`` (numbers, cells, markdown tables), then
+``tables`` (the paper's tables and those beyond it), ``budget`` and ``sweep`` (the
+budget curves, a one-knob sweep), ``reading``
 (the prose: how far from the paper, how to read, provenance, deviations) and ``figures``,
 then ``inputs`` (reading the files); this module puts the report together."""
 
@@ -48,10 +50,9 @@ from fss.report.figures import (
     figure_specs,
     load_tiles,
 )
-from fss.report.inputs import Inputs, load_inputs, summarize_probes
+from fss.report.inputs import Inputs, load_inputs
 from fss.report.reading import (
     PAPER_SETUP,
-    bootstrap_settings,
     deviations,
     how_far,
     how_to_read,
@@ -80,7 +81,7 @@ from fss.tracking import git_commit
 __all__ = [
     "LABEL_H", "STAR", "Inputs", "Line", "cell", "compare_table", "deviations", "figure_grid",
     "figure_ids", "kid_cell", "load_inputs", "render_report", "seeds_note",
-    "summarize_probes", "weights_hash", "write_figures", "write_report",
+    "weights_hash", "write_figures", "write_report",
 ]
 
 
@@ -102,7 +103,6 @@ def render_report(inp: Inputs, figures: Sequence[tuple[str, str]], commit: str,
         return render_own_data_report(inp, figures, commit, date)
     profile, _ = run_profile(inp)
     trained = inp.trained
-    resamples, level = bootstrap_settings(inp)
     dev = deviations(inp.params, inp.source.get("kind"))
     m = f"{inp.paths.metrics}/" if inp.paths else "the metrics folder"
     parts = [
@@ -117,7 +117,7 @@ def render_report(inp: Inputs, figures: Sequence[tuple[str, str]], commit: str,
         how_far(inp),
         how_to_read(inp),
         table3(inp.rows, trained, inp.floor),
-        ablation_section(inp.ablation, level, resamples),
+        ablation_section(inp.ablation),
         tables4_6(inp.rows, inp.floor),
         table7(inp.recognition, trained),
     ]
@@ -160,7 +160,6 @@ def render_own_data_report(inp: Inputs, figures: Sequence[tuple[str, str]], comm
     of its ablation tested, none of the committed CUFS curves or sweeps."""
     profile, _ = run_profile(inp)
     trained = inp.trained
-    resamples, level = bootstrap_settings(inp)
     m = f"{inp.paths.metrics}/" if inp.paths else "the metrics folder"
     src = inp.source
     data = (f"your pairs from `{src.get('source', '?')}` ({src.get('pairs', '?')} pairs; "
@@ -174,7 +173,7 @@ def render_own_data_report(inp: Inputs, figures: Sequence[tuple[str, str]], comm
         "no numbers for that subset.", "",
         how_to_read(inp),
         own_data_table(inp.rows, trained, inp.floor, inp.subsets),
-        ablation_section(inp.ablation, level, resamples, inp.subsets, paper=False),
+        ablation_section(inp.ablation, inp.subsets, paper=False),
         table7(inp.recognition, trained, inp.subsets, paper=False),
     ]
     parts += figures_section(inp, [f for f in figures if not f[0].startswith(FIGURE_PREFIX)])
@@ -218,7 +217,7 @@ def write_budget_figures(inp: Inputs, folder: Path) -> list[tuple[str, str]]:
         rows = curve_rows(curves)
         same = at_size(curves, size)
         lines = {(g, m): reference_lines(inp.floor if same else None,
-                                         inp.rows.get("photo") if same else None, g, m)
+                                         inp.row("photo") if same else None, g, m)
                  for g in GROUPS for m in FIGURE_METRICS}
         title = figure_title(profile, curves, rows)
         name = f"{FIGURE_PREFIX}{profile}.png"

@@ -3,7 +3,8 @@ files (``paths.curves/<profile>/<row>/seed<k>.json``, a point per generator snap
 mean ± std over seeds at each budget, the sentences (on each subset, the first budget
 at which fss's mean FID is below cut's and whether it stays below, which way the gap's
 trend points, and whether the last gap is larger than the seeds' spread) and a figure
-of FID and DISTS against iterations. Pure: dicts in, markdown or an RGB array out."""
+of FID and DISTS against iterations. Pure: typed curves (``summaries.Curve``) in,
+markdown or an RGB array out."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from typing import Any
 import numpy as np
 
 from fss import published as pub
+from fss.report.summaries import Curve, RowResults
 
-# profile -> row -> seed -> curve (the curve stage's JSON)
-Curves = Mapping[str, Mapping[str, Mapping[int, Mapping[str, Any]]]]
+Runs = Mapping[int, Curve]                  # seed -> curve
+ProfileCurves = Mapping[str, Runs]          # row -> seed -> curve
+Curves = Mapping[str, ProfileCurves]        # profile -> row -> seed -> curve
 
 FIGURE_PREFIX = "budget_"           # figures/budget_<profile>.png
 FIGURE_METRICS = ("fid", "dists")
@@ -33,21 +36,15 @@ class Stat:
     n: int
 
 
-def _value(point: Mapping[str, Any], group: str, metric: str) -> float | None:
-    d = point.get("all") if group == "all" else (point.get("subsets") or {}).get(group)
-    v = (d or {}).get(metric)
-    return float(v) if isinstance(v, int | float) and math.isfinite(v) else None
-
-
-def curve_stats(runs: Mapping[int, Mapping[str, Any]], group: str, metric: str) -> list[Stat]:
+def curve_stats(runs: Runs, group: str, metric: str) -> list[Stat]:
     """Mean and sample std over the seeds at each budget every seed reached (a seed cut
     short would otherwise bend the mean where it stops)."""
     values: dict[int, dict[int, float]] = {}
     for seed, curve in runs.items():
-        for p in curve.get("points") or []:
-            v = _value(p, group, metric)
+        for p in curve.points:
+            v = p.value(group, metric)
             if v is not None:
-                values.setdefault(int(p["iteration"]), {})[seed] = v
+                values.setdefault(p.iteration, {})[seed] = v
     out = []
     for it in sorted(values):
         vs = list(values[it].values())
@@ -89,7 +86,7 @@ def _name(group: str) -> str:
     return pub.SUBSET_NAMES.get(group, group)
 
 
-def crossing_sentence(runs_a: Mapping[int, Any], runs_b: Mapping[int, Any], group: str,
+def crossing_sentence(runs_a: Runs, runs_b: Runs, group: str,
                       a: str = "fss", b: str = "cut", metric: str = "FID") -> str:
     """One subset's sentence (lower is better): where ``a``'s mean FID first goes below
     ``b``'s, if it does, at how many budgets and whether it stays below to the last;
@@ -166,7 +163,7 @@ def spread_clause(a: Sequence[Stat], b: Sequence[Stat], name_a: str = "fss",
             f"seed stds ({stds}): seed-to-seed variation alone could explain it.")
 
 
-def budget_sentences(curves: Mapping[str, Mapping[int, Any]]) -> list[str]:
+def budget_sentences(curves: ProfileCurves) -> list[str]:
     """The crossing sentence per subset and over all test images, for the compared rows."""
     a, b = COMPARED
     if a not in curves or b not in curves:
@@ -176,30 +173,29 @@ def budget_sentences(curves: Mapping[str, Mapping[int, Any]]) -> list[str]:
     return [crossing_sentence(curves[a], curves[b], g, a, b) for g in groups]
 
 
-def has_points(curves: Mapping[str, Mapping[int, Mapping[str, Any]]]) -> bool:
-    return any(c.get("points") for runs in curves.values() for c in runs.values())
+def has_points(curves: ProfileCurves) -> bool:
+    return any(c.points for runs in curves.values() for c in runs.values())
 
 
 def profiles_with_points(all_curves: Curves) -> list[str]:
     return [p for p, rows in all_curves.items() if has_points(rows)]
 
 
-def reference_lines(floor: Mapping[str, Any] | None, photo: Mapping[str, Any] | None,
+def reference_lines(floor: RowResults | None, photo: RowResults | None,
                     group: str, metric: str) -> dict[str, float]:
     """The figure's horizontal lines: the real-sketch floor (FID only: it compares two
     sets of real sketches) and the grayscale test photo."""
     out = {}
     for name, d, ok in (("real-sketch floor", floor, metric == "fid"),
                         ("grayscale photo", photo, True)):
-        if d is None or not ok:
-            continue
-        v = _value(d, group, metric)
+        g = None if d is None or not ok else d.group(group)
+        v = None if g is None else g.value(metric)
         if v is not None:
             out[name] = v
     return out
 
 
-def budget_figure(curves: Mapping[str, Mapping[int, Any]], rows: Sequence[str],
+def budget_figure(curves: ProfileCurves, rows: Sequence[str],
                   lines_of: Mapping[tuple[str, str], Mapping[str, float]],
                   title: str) -> np.ndarray:
     """FID (top) and DISTS (bottom) against iterations per subset, a line per row with
@@ -217,7 +213,7 @@ def budget_figure(curves: Mapping[str, Mapping[int, Any]], rows: Sequence[str],
         for i, metric in enumerate(FIGURE_METRICS):
             ax = axes[i][j]
             for r in rows:
-                st = curve_stats(curves.get(r, {}), g, metric)
+                st = curve_stats(curves[r] if r in curves else {}, g, metric)
                 if not st:
                     continue
                 x = [s.iteration for s in st]
@@ -226,7 +222,8 @@ def budget_figure(curves: Mapping[str, Mapping[int, Any]], rows: Sequence[str],
                 if all(s.std is not None for s in st):
                     sd = np.array([s.std for s in st])
                     ax.fill_between(x, y - sd, y + sd, color=line.get_color(), alpha=0.2)
-            for k, (name, v) in enumerate(sorted(lines_of.get((g, metric), {}).items())):
+            lines = lines_of[(g, metric)] if (g, metric) in lines_of else {}
+            for k, (name, v) in enumerate(sorted(lines.items())):
                 ax.axhline(v, color="0.4", ls=("--", ":")[k % 2], lw=1, label=name)
             ax.set_title(f"{metric.upper()} · {_name(g)}", fontsize=9)
             ax.tick_params(labelsize=7)
@@ -242,25 +239,24 @@ def budget_figure(curves: Mapping[str, Mapping[int, Any]], rows: Sequence[str],
     return rgb
 
 
-def figure_title(profile: str, curves: Mapping[str, Mapping[int, Any]],
-                 rows: Sequence[str]) -> str:
-    seeds = sorted({s for r in rows for s in curves.get(r, {})})
+def figure_title(profile: str, curves: ProfileCurves, rows: Sequence[str]) -> str:
+    seeds = sorted({s for r in rows if r in curves for s in curves[r]})
     return (f"FID and DISTS against training iterations (profile {profile}, "
             f"{_seeds(dict.fromkeys(seeds))}; mean ± std over seeds)")
 
 
-def curve_rows(curves: Mapping[str, Any]) -> list[str]:
+def curve_rows(curves: ProfileCurves) -> list[str]:
     """The rows of a profile's curves, in the ablation's order (Table 3's)."""
-    order = {r: i for i, r in enumerate(pub.TABLE3)}
-    return sorted(curves, key=lambda r: (order.get(r, len(order)), r))
+    order = list(pub.TABLE3)
+    return sorted(curves, key=lambda r: (order.index(r) if r in order else len(order), r))
 
 
-def curve_sizes(curves: Mapping[str, Mapping[int, Mapping[str, Any]]]) -> set[Any]:
+def curve_sizes(curves: ProfileCurves) -> set[int | None]:
     """The image sizes a profile's curves were scored at."""
-    return {c.get("image_size") for runs in curves.values() for c in runs.values()}
+    return {c.image_size for runs in curves.values() for c in runs.values()}
 
 
-def at_size(curves: Mapping[str, Mapping[int, Mapping[str, Any]]], size: Any) -> bool:
+def at_size(curves: ProfileCurves, size: Any) -> bool:
     """Whether every curve was scored at ``size`` (the report's floor and photo lines
     were measured at the report's size and mean nothing at another)."""
     return size is not None and curve_sizes(curves) == {size}

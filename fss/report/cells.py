@@ -1,7 +1,7 @@
 """Numbers and cells: how one number of ours, or the paper's, becomes a table cell, the
 same way in every table (``value [lo, hi]`` for one run, ``mean ± std`` over seeds, Δ to
 the paper with its direction), and the markdown table they go in. Every other module of
-the report builds on these; this one imports none of them."""
+the report builds on these; this one imports only ``summaries`` (the typed results)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from fss import published as pub
 from fss.evaluation.results import KID_SPREAD
 from fss.metrics.table import METRICS as METRIC_TABLE
 from fss.metrics.table import Metric
+from fss.report.summaries import Group, Numbers, RowResults, TrainingRuns
 
 # The evaluate stage's trivial references (fss.evaluation.evaluate.REFERENCES; not imported so
 # that the report does not pull in torch).
@@ -57,40 +58,37 @@ def _pair(v: Any) -> tuple[float, float] | None:
     return None
 
 
-def cell(m: Mapping[str, Any] | None, key: str, decimals: int, scale: float = 1.0) -> str:
+def cell(m: Numbers | None, key: str, decimals: int, scale: float = 1.0) -> str:
     """One number of ours, the same way in every table: ``mean ± std`` when the row ran
-    several seeds (``<key>_std``), else ``value [lo, hi]`` with its bootstrap interval
-    over test images (``<key>_ci``), else the plain value. ``scale``: 100 for rates."""
-    m = m or {}
-    v = _num(m.get(key))
+    several seeds, else ``value [lo, hi]`` with its bootstrap interval over test images,
+    else the plain value. ``scale``: 100 for rates."""
+    v = None if m is None else m.value(key)
     if v is None:
         return DASH
 
     def f(x: float) -> str:
         return f"{x * scale:.{decimals}f}"
 
-    std = _num(m.get(f"{key}_std"))
+    std = m.std(key)
     if std is not None:
         return f"{f(v)} ± {f(std)}"
-    ci = _pair(m.get(f"{key}_ci"))
+    ci = m.ci(key)
     return f"{f(v)} [{f(ci[0])}, {f(ci[1])}]" if ci else f(v)
 
 
-def kid_cell(m: Mapping[str, Any] | None) -> str:
+def kid_cell(m: Numbers | None) -> str:
     """KID x 1000 ± its spread over KID subsets (always shown: a single KID says little
-    without it); with several seeds, their std (``kid_std``) after it."""
-    m = m or {}
+    without it); with several seeds, KID's std over them after it."""
     d = METRICS["kid"].decimals
-    v = _num(m.get("kid"))
+    v = None if m is None else m.value("kid")
     if v is None:
         return DASH
-    spread = _num(m.get(KID_SPREAD))
-    seed_std = _num(m.get("kid_std"))
+    spread, seed_std = m.value(KID_SPREAD), m.std("kid")
     out = f"{v:.{d}f}" + (f" ± {spread:.{d}f}" if spread is not None else "")
     return out + (f" (seeds ± {seed_std:.{d}f})" if seed_std is not None else "")
 
 
-def metric_cell(m: Mapping[str, Any] | None, key: str) -> str:
+def metric_cell(m: Numbers | None, key: str) -> str:
     if key == "kid":
         return kid_cell(m)
     return cell(m, key, METRICS[key].decimals, METRICS[key].scale)
@@ -126,9 +124,12 @@ class Line:
     the paper's (None where the paper has no such row)."""
 
     row: str
-    ours: Mapping[str, Any] | None
+    ours: Group | None
     paper: Mapping[str, float] | None
     status: str = NOT_RUN
+
+    def theirs(self, key: str) -> float | None:
+        return self.paper[key] if self.paper is not None and key in self.paper else None
 
 
 def _ours(ln: Line, key: str) -> str:
@@ -157,18 +158,17 @@ def compare_table(lines: Sequence[Line], metrics: Sequence[str],
             if not m.published or not paper:
                 cells.append(ours)
                 continue
-            paper = fmt(ln.paper.get(k), m.decimals) if ln.paper else DASH
-            d = delta(ln.ours.get(k), ln.paper.get(k), m) if ln.ours and ln.paper else DASH
-            cells += [ours, paper, d]
+            theirs = fmt(ln.theirs(k), m.decimals) if ln.paper else DASH
+            d = delta(ln.ours.value(k), ln.theirs(k), m) if ln.ours and ln.paper else DASH
+            cells += [ours, theirs, d]
         body.append(cells)
     return _table(header, body)
 
 
-def subset_metrics(rows: Mapping[str, dict | None], row: str, subset: str) -> dict | None:
-    m = rows.get(row)
-    if m is None:
-        return None
-    return (m.get("all") if subset == "all" else (m.get("subsets") or {}).get(subset)) or None
+def paper_numbers(row: str, subset: str) -> Mapping[str, float] | None:
+    """The paper's Table 3 numbers of a row on a subset; None where it has none."""
+    by_subset = pub.TABLE3[row] if row in pub.TABLE3 else {}
+    return by_subset[subset] if subset in by_subset else None
 
 
 def ablation_rows(trained: Sequence[str]) -> list[str]:
@@ -182,10 +182,10 @@ def _seed_list(seeds: Sequence[Any]) -> str:
     return ", ".join(str(s) for s in seeds)
 
 
-def seeds_note(dicts: Mapping[str, Mapping[str, Any] | None]) -> str:
+def seeds_note(seeds: Mapping[str, Sequence[int]]) -> str:
     """'mean ± std over seeds 0, 1' for the rows that ran several seeds; '' if none did.
-    Dicts without ``seeds`` (the references, which are not trained) do not count."""
-    runs = {r: list(d["seeds"]) for r, d in dicts.items() if d and d.get("seeds")}
+    ``seeds``: each trained row's runs (the references, not trained, have none)."""
+    runs = {r: list(s) for r, s in seeds.items() if s}
     multi = {r: s for r, s in runs.items() if len(s) > 1}
     if not multi:
         return ""
@@ -194,6 +194,11 @@ def seeds_note(dicts: Mapping[str, Mapping[str, Any] | None]) -> str:
     return ("Mean ± std over seeds for " + "; ".join(
         f"{pub.NAMES.get(r, r)} (seeds {_seed_list(s)})" for r, s in multi.items())
         + "; the other rows ran once.")
+
+
+def row_seeds(rows: Mapping[str, RowResults | TrainingRuns | None]) -> dict[str, tuple[int, ...]]:
+    """Each row's seeds, for ``seeds_note``."""
+    return {r: m.seeds for r, m in rows.items() if m is not None and m.seeds}
 
 
 def _text(v: Any) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from fss import published as pub
 from fss.data.splits import ordered_subsets
 from fss.evaluation.results import (
-    PROBE_SETS,
+    AblationTestsRecord,
     EvaluationRecord,
     is_evaluation,
     read_ablation_tests,
@@ -24,8 +24,17 @@ from fss.evaluation.results import (
     read_training,
 )
 from fss.paths import PathsParams, read_paths
-from fss.report.cells import REFERENCES
-from fss.runs import SEED_DIR, seed_paths, summarize_seeds
+from fss.report.cells import REFERENCES, _get
+from fss.report.summaries import (
+    Curve,
+    FidelityScores,
+    RcsResults,
+    RecognitionResults,
+    RowResults,
+    Sweep,
+    TrainingRuns,
+)
+from fss.runs import SEED_DIR, seed_paths
 
 
 @dataclass
@@ -33,24 +42,24 @@ class Inputs:
     """Everything the report reads; a file that was not there is None (or empty)."""
 
     params: dict[str, Any] = field(default_factory=dict)
-    rows: dict[str, dict | None] = field(default_factory=dict)
-    train: dict[str, dict | None] = field(default_factory=dict)
-    recognition: dict | None = None  # probes per row (seeds summarised) + test_photos
-    floor: dict | None = None  # metrics/fid_floor.json
-    ablation: dict | None = None  # metrics/ablation_tests.json
-    rcs: dict | None = None
+    rows: dict[str, RowResults | None] = field(default_factory=dict)
+    train: dict[str, TrainingRuns | None] = field(default_factory=dict)
+    recognition: RecognitionResults | None = None  # probes per row + test_photos
+    floor: RowResults | None = None  # the fid_reference stage's real-sketch floor
+    ablation: AblationTestsRecord | None = None
+    rcs: RcsResults | None = None
     alignment: dict | None = None
     source: dict[str, str] = field(default_factory=dict)
     manifest: tuple[int, int] | None = None  # (entries, files)
     test_ids: dict[str, list[str]] = field(default_factory=dict)
     files: list[str] = field(default_factory=list)  # metrics files read, for provenance
     # benchmarks/official_cut.py: official CUT's committed numbers and ours scored alike
-    official_cut_reference: dict | None = None
-    official_cut: dict | None = None  # metrics/official_cut.json
+    official_cut_reference: FidelityScores | None = None
+    official_cut: FidelityScores | None = None
     # the curve stage's files: profile -> row -> seed -> curve (fss.report.budget)
-    curves: dict[str, dict[str, dict[int, dict]]] = field(default_factory=dict)
+    curves: dict[str, dict[str, dict[int, Curve]]] = field(default_factory=dict)
     # `fss sweep-export`'s files: params key -> export (fss.report.sweep)
-    sweeps: dict[str, dict] = field(default_factory=dict)
+    sweeps: dict[str, Sweep] = field(default_factory=dict)
 
     trained: list[str] = field(default_factory=list)  # trained_rows
     # the data the rows were scored on: cufs (the paper's tables beside ours) or a
@@ -59,6 +68,10 @@ class Inputs:
     subsets: list[str] = field(default_factory=lambda: list(pub.SUBSETS))
     # where the files were read from, relative to the tree (None: built by hand)
     paths: PathsParams | None = None
+
+    def row(self, name: str) -> RowResults | None:
+        """A row's (or reference's) results; None when it has no evaluation."""
+        return self.rows[name] if name in self.rows else None
 
 
 def trained_rows(params: Mapping[str, Any], metrics: Path | None = None) -> list[str]:
@@ -75,6 +88,8 @@ def trained_rows(params: Mapping[str, Any], metrics: Path | None = None) -> list
 
 # ---------------------------------------------------------------- reading the inputs
 
+OURS = "ours"   # our scores' key in the official-CUT benchmark's file (paths.official_cut)
+
 def _json(path: Path) -> dict | None:
     if not path.is_file():
         return None
@@ -89,12 +104,18 @@ def _json(path: Path) -> dict | None:
     return data if isinstance(data, dict) else None
 
 
-def _evaluation(path: Path) -> dict | None:
+def _evaluation(path: Path) -> EvaluationRecord | None:
     """A row's evaluation (``fss.evaluation.results``; one of an older schema is one line
-    naming it) as the flat dict the tables take, or None: no file, or a file of another
-    kind (pretrain_rcs's IoUs beside the rows' files)."""
+    naming it), or None: no file, or a file of another kind (pretrain_rcs's IoUs beside
+    the rows' files)."""
     d = _json(path)
-    return EvaluationRecord.from_json(d, str(path)).flat() if is_evaluation(d) else None
+    return EvaluationRecord.from_json(d, str(path)) if is_evaluation(d) else None
+
+
+def _reference(path: Path) -> RowResults | None:
+    """A reference's one evaluation (no seeds), or None."""
+    rec = _evaluation(path)
+    return None if rec is None else RowResults.of([rec])
 
 
 def metrics_files(m: Path, seeds: Mapping[str, list[int]] | None = None) -> list[str]:
@@ -155,51 +176,46 @@ def declared_seeds(params: Mapping[str, Any]) -> dict[str, list[int]] | None:
         return None
 
 
-def seed_runs(folder: Path, row: str, read: Callable[[Path], dict | None],
-              seeds: list[int] | None = None) -> dict | None:
-    """``folder/<row>/seed<k>.json`` summarised (mean ± std when several) over ``seeds``
-    (None: every seed present); None when the row has none. A file of a seed that params
-    do not declare is left out: it is another run's (e.g. the committed three-seed run's
-    seed 2 after a one-seed run), and averaging it in would mix two runs."""
-    runs = {s: d for s, p in seed_paths(folder, row).items()
+def seed_runs(folder: Path, row: str, read: Callable[[Path], Any | None],
+              seeds: list[int] | None = None) -> dict[int, Any]:
+    """``folder/<row>/seed<k>.json`` read, by seed, over ``seeds`` (None: every seed
+    present). A file of a seed that params do not declare is left out: it is another
+    run's (e.g. the committed three-seed run's seed 2 after a one-seed run), and averaging
+    it in would mix two runs."""
+    return {s: d for s, p in seed_paths(folder, row).items()
             if (seeds is None or s in seeds) and (d := read(p)) is not None}
-    return summarize_seeds(list(runs.values()), list(runs)) if runs else None
 
 
-def summarize_probes(probes: Mapping[str, Any]) -> dict[str, Any]:
-    """recognition.json's probes keyed by run (``fss/seed0``) -> one per row, its seeds
-    summarised like the evaluations; other probes (``test_photos``) as they are."""
-    by_row: dict[str, dict[int, Mapping[str, Any]]] = {}
-    out: dict[str, Any] = {}
-    for name, p in probes.items():
-        row, _, tail = str(name).partition("/")
-        m = SEED_DIR.match(tail)
-        if m and isinstance(p, Mapping):
-            out.setdefault(row, None)  # keep the file's order
-            by_row.setdefault(row, {})[int(m.group(1))] = p
-        else:
-            out[name] = p
-    for row, runs in by_row.items():
-        seeds = sorted(runs)
-        out[row] = summarize_seeds([runs[s] for s in seeds], seeds)
-    return out
+def row_results(folder: Path, row: str, seeds: list[int] | None = None) -> RowResults | None:
+    """A trained row's evaluations summarised over its seeds; None when it has none."""
+    runs = seed_runs(folder, row, _evaluation, seeds)
+    return RowResults.of(list(runs.values()), list(runs)) if runs else None
 
 
-def _training(path: Path) -> dict | None:
-    """A run's training summary (``fss.evaluation.results``) as a flat dict."""
-    return read_training(path).flat() if path.is_file() else None
+def training_runs(folder: Path, row: str, seeds: list[int] | None = None
+                  ) -> TrainingRuns | None:
+    """A trained row's training summaries over its seeds; None when it has none."""
+    runs = seed_runs(folder, row, read_training, seeds)
+    return TrainingRuns.of(list(runs.values()), list(runs)) if runs else None
 
 
-def _recognition(path: Path) -> dict | None:
+def _recognition(path: Path) -> RecognitionResults | None:
     """recognition.json (``fss.evaluation.results``; one of an older schema is one line
     naming it) with each probe section's runs summarised per row, or None."""
-    if not path.is_file():
-        return None
-    d = read_recognition(path).flat()
-    return {**d, **{k: summarize_probes(d[k]) for k in PROBE_SETS}}
+    return RecognitionResults.of(read_recognition(path)) if path.is_file() else None
 
 
-def load_curves(folder: Path) -> dict[str, dict[str, dict[int, dict]]]:
+def _fidelity(path: Path, key: str | None = None) -> FidelityScores | None:
+    """Official CUT's scores (the committed reference), or ours scored alike (``key``
+    ``ours`` of the benchmark's file); None when the file or the key is missing."""
+    d = _json(path)
+    if d is not None and key is not None:
+        d = d[key] if key in d else None
+    return None if d is None else FidelityScores.from_json(d, f"{path}" + (f": {key}" if key
+                                                                       else ""))
+
+
+def load_curves(folder: Path) -> dict[str, dict[str, dict[int, Curve]]]:
     """``folder/<profile>/<row>/seed<k>.json``, every profile present (the budget curves
     are made on their own profile, e.g. cpu_long, and read by any report)."""
     out: dict[str, dict[str, dict[int, dict]]] = {}
@@ -207,9 +223,9 @@ def load_curves(folder: Path) -> dict[str, dict[str, dict[int, dict]]]:
         return out
     for prof in sorted(p for p in folder.iterdir() if p.is_dir()):
         rows = {row.name: runs for row in sorted(r for r in prof.iterdir() if r.is_dir())
-                if (runs := {s: d for s, f in seed_paths(prof, row.name).items()
-                             if (d := _json(f)) is not None
-                             and isinstance(d.get("points"), list)})}
+                if (runs := {s: Curve.from_json(d, str(f))
+                             for s, f in seed_paths(prof, row.name).items()
+                             if (d := _json(f)) is not None})}
         if rows:
             out[prof.name] = rows
     return out
@@ -232,8 +248,7 @@ def load_inputs(root: Path, paths: PathsParams | None = None) -> Inputs:
     m = at.metrics
     trained = trained_rows(params, m)
     seeds = declared_seeds(params)
-    ablation = (read_ablation_tests(at.ablation_tests).flat() if at.ablation_tests.is_file()
-                else None)
+    ablation = read_ablation_tests(at.ablation_tests) if at.ablation_tests.is_file() else None
     rcs = _json(at.rcs_metrics)
 
     def of(r: str) -> list[int] | None:
@@ -241,30 +256,29 @@ def load_inputs(root: Path, paths: PathsParams | None = None) -> Inputs:
 
     source = _key_values(at.raw / "source.csv")
     test_ids = _test_ids(at.splits)
-    data = params.get("data") if isinstance(params.get("data"), Mapping) else {}
     return Inputs(
-        dataset=str(source.get("dataset") or data.get("dataset") or "cufs"),
+        dataset=str(source.get("dataset") or _get(params, "data.dataset") or "cufs"),
         subsets=ordered_subsets(test_ids) if test_ids else list(pub.SUBSETS),
         params=params,
         trained=trained,
-        rows={**{r: seed_runs(m, r, _evaluation, of(r)) for r in trained},
-              **{r: _evaluation(at.metrics_file(r)) for r in REFERENCES}},
-        train={r: seed_runs(at.train_metrics, r, _training, of(r)) for r in trained},
+        rows={**{r: row_results(m, r, of(r)) for r in trained},
+              **{r: _reference(at.metrics_file(r)) for r in REFERENCES}},
+        train={r: training_runs(at.train_metrics, r, of(r)) for r in trained},
         recognition=_recognition(at.recognition),
-        floor=_evaluation(at.fid_floor),
+        floor=_reference(at.fid_floor),
         ablation=ablation,
-        rcs=rcs if rcs is not None and "test_face_iou" in rcs else None,
+        rcs=(RcsResults.from_json(rcs, str(at.rcs_metrics))
+             if rcs is not None and "test_face_iou" in rcs else None),
         # the files the download and align stages write inside their folders
         alignment=_json(at.aligned / "metrics.json"),
         source=source,
         manifest=_manifest_counts(at.raw / "manifest.csv"),
         test_ids=test_ids,
         files=metrics_files(m, seeds),
-        official_cut_reference=_json(at.official_cut_reference),
-        official_cut=_json(at.official_cut),
+        official_cut_reference=_fidelity(at.official_cut_reference),
+        official_cut=_fidelity(at.official_cut, OURS),
         curves=load_curves(at.curves),
-        sweeps={f.stem: d for f in sorted(at.sweeps.glob("*.json"))
-                if (d := _json(f)) is not None and isinstance(d.get("points"), list)}
-        if at.sweeps.is_dir() else {},
+        sweeps={f.stem: Sweep.from_json(d, str(f)) for f in sorted(at.sweeps.glob("*.json"))
+                if (d := _json(f)) is not None} if at.sweeps.is_dir() else {},
         paths=paths,
     )

@@ -10,21 +10,21 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from fss import published as pub
+from fss.evaluation.results import AblationTestsRecord
 from fss.report.cells import (
-    FLOOR,
     METRICS,
     REFERENCE_NAMES,
     _get,
     _level,
     _num,
-    _pair,
     _seed_list,
     _table,
     _text,
     ablation_rows,
     fmt,
-    subset_metrics,
+    paper_numbers,
 )
+from fss.report.summaries import Group, RowResults, group_of
 from fss.report.tables import (
     ABLATION_MISSING,
     FLOOR_MISSING,
@@ -34,6 +34,8 @@ from fss.report.tables import (
     seed_levels,
 )
 from fss.weights import REGISTRY, short_hash
+
+Rows = Mapping[str, RowResults | None]
 
 if TYPE_CHECKING:  # only annotations: inputs sits above this module
     from fss.report.inputs import Inputs
@@ -71,9 +73,10 @@ def weights_hash(name: str) -> str:
     return short_hash(name) if name in REGISTRY else "missing"
 
 
-def _values(rows: Mapping[str, dict | None], key: str) -> list[Any]:
+def _values(rows: Rows, key: str) -> list[Any]:
     # _text: a mean over seeds (128.0) must still match params' 128
-    return sorted({_text(m.get(key)) for m in rows.values() if m and m.get(key) is not None})
+    return sorted({_text(v) for m in rows.values()
+                   if m is not None and (v := getattr(m, key)) is not None})
 
 
 def run_profile(inp: Inputs) -> tuple[str, list[str]]:
@@ -90,7 +93,7 @@ def run_profile(inp: Inputs) -> tuple[str, list[str]]:
     if len(sizes) > 1 or (sizes and sizes[0] != size):
         warnings.append(f"the metrics files were computed at image size(s) {', '.join(sizes)} "
                         f"but params.yaml says {size}")
-    epochs = {_text(t.get("epochs")) for t in inp.train.values() if t}
+    epochs = {_text(t.numbers.value("epochs")) for t in inp.train.values() if t is not None}
     want = _text(_get(inp.params, "train.epochs"))
     if epochs and epochs != {want}:
         warnings.append(f"rows were trained for {', '.join(sorted(epochs))} epochs but "
@@ -132,8 +135,8 @@ def provenance(inp: Inputs, commit: str, date: str) -> str:
 
 def seeds_provenance(inp: Inputs) -> str:
     """params' seeds, and the seeds each trained row's evaluation was found for."""
-    found = [f"{pub.NAMES.get(r, r)} {_seed_list(d.get('seeds') or [])}"
-             for r in inp.trained if (d := inp.rows.get(r))]
+    found = [f"{pub.NAMES.get(r, r)} {_seed_list(d.seeds)}"
+             for r in inp.trained if (d := inp.row(r)) is not None]
     base = _get(inp.params, "train.baseline_seeds", None)
     base_s = (f", train.baseline_seeds {_seed_list(base)} (pix2pix, CycleGAN)"
               if isinstance(base, list | tuple) else "")
@@ -149,11 +152,10 @@ def _seeds_param(params: Mapping[str, Any]) -> list[Any]:
 def bootstrap_settings(inp: Inputs) -> tuple[int | None, float | None]:
     """(resamples, level) of the intervals: as the ablation_tests stage recorded them,
     else as params set them; None where neither says."""
-    a = inp.ablation or {}
-    res = _num(a.get("resamples"))
-    res = res if res is not None else _num(_get(inp.params, "evaluate.bootstrap_resamples"))
-    lvl = _num(a.get("level"))
-    lvl = lvl if lvl is not None else _num(_get(inp.params, "evaluate.bootstrap_level"))
+    a = inp.ablation
+    res = (float(a.resamples) if a is not None
+           else _num(_get(inp.params, "evaluate.bootstrap_resamples")))
+    lvl = a.level if a is not None else _num(_get(inp.params, "evaluate.bootstrap_level"))
     return (None if res is None else int(res)), lvl
 
 
@@ -261,10 +263,10 @@ def deviations(params: Mapping[str, Any], data_kind: str | None = None) -> list[
 
 def _target_deviations(params: Mapping[str, Any]) -> list[str]:
     """The CUT rows' target: ours pairs it with the photo unless ``unpaired_target``."""
-    rows = params.get("rows") or {}
-    paired = [r for r, v in rows.items() if isinstance(v, Mapping) and v.get("model") == "cut"
-              and v.get("sampling") == "uniform" and not v.get("mask_input")
-              and not v.get("unpaired_target")]
+    rows = _get(params, "rows", {})
+    paired = [r for r in rows if _get(rows, f"{r}.model") == "cut"
+              and _get(rows, f"{r}.sampling") == "uniform" and not _get(rows, f"{r}.mask_input")
+              and not _get(rows, f"{r}.unpaired_target")]
     if not paired:
         return []
     return [f"{', '.join(paired)} row: the discriminator and the NCE identity term see the "
@@ -284,21 +286,28 @@ def _why(key: str, ours: Any) -> str:
 # ---------------------------------------------------------------- how far from the paper
 
 def _train_iters(inp: Inputs, row: str) -> int | None:
-    t = inp.train.get(row) or {}
-    ep, it = _num(t.get("epochs")), _num(t.get("iters_per_epoch"))
-    if ep is not None and it is not None:
-        return int(ep * it)
+    t = inp.train[row] if row in inp.train else None
+    if t is not None:
+        ep, it = t.numbers.value("epochs"), t.numbers.value("iters_per_epoch")
+        if ep is not None and it is not None:
+            return int(ep * it)
     ep, it = _num(_get(inp.params, "train.epochs")), _num(_get(inp.params, "train.iters_per_epoch"))
     if ep is None or it is None:
         return None
     return int(ep * (it or pub.PAPER_TRAIN_PAIRS))
 
 
-def mean_gap(rows: Mapping[str, dict | None], row: str, metric: str) -> float | None:
+def _metric(rows: Rows, row: str, subset: str, metric: str) -> float | None:
+    g = group_of(rows, row, subset)
+    return None if g is None else g.value(metric)
+
+
+def mean_gap(rows: Rows, row: str, metric: str) -> float | None:
     """Mean over the subsets of ours - paper (Table 3) for one row and metric."""
     gaps = [o - p for s in pub.SUBSETS
-            if (o := _num((subset_metrics(rows, row, s) or {}).get(metric))) is not None
-            and (p := _num(pub.TABLE3.get(row, {}).get(s, {}).get(metric))) is not None]
+            if (o := _metric(rows, row, s, metric)) is not None
+            and (theirs := paper_numbers(row, s)) is not None and metric in theirs
+            and (p := _num(theirs[metric])) is not None]
     return sum(gaps) / len(gaps) if gaps else None
 
 
@@ -315,7 +324,7 @@ def how_far(inp: Inputs) -> str:
         parts.append(f"FSS trained for {iters:,} iterations (batch 1), "
                      f"{100 * iters / paper_iters:.2f}% of the paper's {paper_iters:,} "
                      f"(400 epochs x 268 pairs){pix}.")
-    if inp.rows.get("fss") is None:
+    if inp.row("fss") is None:
         parts.append("The FSS row has no metrics (not run), so no gap can be given.")
     else:
         gaps = []
@@ -345,16 +354,15 @@ def how_far(inp: Inputs) -> str:
     return "\n".join(out) + "\n"
 
 
-def _ordering(rows: Mapping[str, dict | None]) -> list[str]:
+def _ordering(rows: Rows) -> list[str]:
     """Does the paper's main ablation claim (FSS beats CUT everywhere) hold here?"""
-    if rows.get("cut") is None:
+    if "cut" not in rows or rows["cut"] is None:
         return []
     counts = []
     for k in ("fid", "psnr", "ssim"):
         m, wins, n = METRICS[k], 0, 0
         for s in pub.SUBSETS:
-            f = _num((subset_metrics(rows, "fss", s) or {}).get(k))
-            c = _num((subset_metrics(rows, "cut", s) or {}).get(k))
+            f, c = _metric(rows, "fss", s, k), _metric(rows, "cut", s, k)
             if f is not None and c is not None:
                 n += 1
                 wins += (f < c) if m.lower_is_better else (f > c)
@@ -367,49 +375,49 @@ def _ordering(rows: Mapping[str, dict | None]) -> list[str]:
 
 # ---------------------------------------------------------------- how to read
 
-def interval_halfwidth(rows: Mapping[str, dict | None], trained: Sequence[str], key: str,
+def interval_halfwidth(rows: Rows, trained: Sequence[str], key: str,
                        subset: str) -> float | None:
-    """Median over the trained rows of half the width of ``<key>_ci`` on ``subset``."""
+    """Median over the trained rows of half the width of ``key``'s interval on
+    ``subset`` (rows of one run: several seeds' summaries carry no interval)."""
     widths = [(ci[1] - ci[0]) / 2 for r in trained
-              if (ci := _pair((subset_metrics(rows, r, subset) or {}).get(f"{key}_ci")))]
+              if (g := group_of(rows, r, subset)) is not None and (ci := g.ci(key))]
     return statistics.median(widths) if widths else None
 
 
-def _floor_bullet(floor: Mapping[str, Any] | None, rows: Mapping[str, dict | None],
+def _floor_bullet(floor: RowResults | None, rows: Rows,
                   subsets: Sequence[str] = pub.SUBSETS) -> str:
     if floor is None:
         return (f"**FID floor.** {FLOOR_MISSING} FID is biased upward at small sample sizes, "
                 "so without the floor only differences between rows mean anything.")
-    subs = [(s, m) for s in subsets
-            if (m := subset_metrics({FLOOR: floor}, FLOOR, s)) and _num(m.get("fid")) is not None]
+    subs = [(s, m, fid) for s in subsets
+            if (m := floor.group(s)) is not None and (fid := m.value("fid")) is not None]
     if not subs:
         return "**FID floor.** The fid_reference stage's floor has no per-subset FID."
 
-    def sizes(m: Mapping[str, Any]) -> str:
-        n, nt = _num(m.get("n")), _num(m.get("n_train"))
+    def sizes(m: Group) -> str:
+        n, nt = m.n, m.n_train
         return f" ({_text(n)} test vs {_text(nt)} training sketches)" if n and nt else ""
 
-    fids = ", ".join(f"≈ {fmt(m['fid'], 1)} on {pub.SUBSET_NAMES.get(s, s)}{sizes(m)}"
-                     for s, m in subs)
+    fids = ", ".join(f"≈ {fmt(fid, 1)} on {pub.SUBSET_NAMES.get(s, s)}{sizes(m)}"
+                     for s, m, fid in subs)
     out = (f"**FID floor.** A perfect generator would still score FID {fids} at these sample "
            "sizes: that is real training sketches against the real test sketches. FID is "
            "biased upward in small samples, so FID values below or near the floor are not "
            "meaningful differences.")
-    kids = [f"≈ {fmt(m.get('kid'), 1)} × 10⁻³ on {pub.SUBSET_NAMES.get(s, s)}" for s, m in subs
-            if _num(m.get("kid")) is not None]
+    kids = [f"≈ {fmt(m.value('kid'), 1)} × 10⁻³ on {pub.SUBSET_NAMES.get(s, s)}"
+            for s, m, _ in subs if m.value("kid") is not None]
     if kids:
         out += " KID removes that bias: its floor is " + ", ".join(kids) + "."
     below = [f"{pub.NAMES.get(r, REFERENCE_NAMES.get(r, r))} on {pub.SUBSET_NAMES.get(s, s)} "
-             f"({fmt(f, 2)} ≤ {fmt(m['fid'], 2)})" for r in rows for s, m in subs
-             if (f := _num((subset_metrics(rows, r, s) or {}).get("fid"))) is not None
-             and f <= m["fid"]]
+             f"({fmt(f, 2)} ≤ {fmt(fid, 2)})" for r in rows for s, _, fid in subs
+             if (f := _metric(rows, r, s, "fid")) is not None and f <= fid]
     if below:
         out += " At or below the floor here (no better than real sketches): " + \
             ", ".join(below) + "."
     return out
 
 
-def _noise_bullet(rows: Mapping[str, dict | None], trained: Sequence[str],
+def _noise_bullet(rows: Rows, trained: Sequence[str],
                   level: float | None, subsets: Sequence[str] = pub.SUBSETS) -> str:
     widths = []
     for s in subsets:
@@ -426,7 +434,7 @@ def _noise_bullet(rows: Mapping[str, dict | None], trained: Sequence[str],
             "the noise.")
 
 
-def _ablation_bullet(tests: Mapping[str, Any] | None) -> str:
+def _ablation_bullet(tests: AblationTestsRecord | None) -> str:
     if tests is None:
         return f"**Ablation steps.** {ABLATION_MISSING}"
     steps, cells = claimed_steps(tests)
@@ -447,10 +455,11 @@ def _ablation_bullet(tests: Mapping[str, Any] | None) -> str:
     return out + " (see *Are the ablation steps real?*)."
 
 
-def _seeds_bullet(rows: Mapping[str, dict | None], trained: Sequence[str]) -> str:
-    multi = [r for r in trained if len((rows.get(r) or {}).get("seeds") or []) > 1]
+def _seeds_bullet(rows: Rows, trained: Sequence[str]) -> str:
+    multi = [r for r in trained if (m := rows[r] if r in rows else None) is not None
+             and len(m.seeds) > 1]
     if not multi:
-        if not any(rows.get(r) for r in trained):
+        if not any(r in rows and rows[r] is not None for r in trained):
             return ""
         # The intervals hold each trained model fixed; with one run per row nothing
         # here measures how much a second training run would differ.
@@ -460,10 +469,10 @@ def _seeds_bullet(rows: Mapping[str, dict | None], trained: Sequence[str]) -> st
                 "difference is a difference between these two trained models, not yet "
                 "between methods. Train more seeds (`-S 'train.seeds=[0,1,2]'`) to see "
                 "the seed spread.")
-    seeds = sorted({s for r in multi for s in rows[r]["seeds"]})
+    seeds = sorted({s for r in multi for s in rows[r].seeds})
     stds = {k: [v for r in multi
-                if (v := _num((subset_metrics(rows, r, "all") or {}).get(f"{k}_std")))
-                is not None] for k in ("ssim", "fid")}
+                if (g := group_of(rows, r, "all")) is not None and (v := g.std(k)) is not None]
+            for k in ("ssim", "fid")}
     out = f"**Seeds.** Over seeds {_seed_list(seeds)}, "
     if stds["ssim"]:
         out += (f"a row's all-image SSIM varies with a std of "
@@ -472,9 +481,10 @@ def _seeds_bullet(rows: Mapping[str, dict | None], trained: Sequence[str]) -> st
                 if stds["fid"] else "")
     else:
         out += "no all-image SSIM std was found"
-    abl = [r for r in ablation_rows(trained) if r in trained and
-           _num((subset_metrics(rows, r, "all") or {}).get("ssim")) is not None]
-    diffs = [f"{_step_name(a, b)} {rows[b]['all']['ssim'] - rows[a]['all']['ssim']:+.4f}"
+    ssim = {r: v for r in ablation_rows(trained)
+            if r in trained and (v := _metric(rows, r, "all", "ssim")) is not None}
+    abl = list(ssim)
+    diffs = [f"{_step_name(a, b)} {ssim[b] - ssim[a]:+.4f}"
              for a, b in zip(abl[:-1], abl[1:], strict=True)]
     if diffs:
         out += "; successive ablation rows (of those run) differ in mean SSIM by " + \

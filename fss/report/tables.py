@@ -1,15 +1,15 @@
 """The report's tables: the paper's Table 3 (ablation), Tables 4-6 (comparison) and
 Table 7 (recognition), ours beside the paper's; the paired-bootstrap test of each
 ablation step; and the tables beyond the paper (all test images, face/hair regions,
-training, RCS maps). Pure: metric dicts in, markdown out."""
+training, RCS maps). Pure: typed results (``summaries``) in, markdown out."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from fss import published as pub
+from fss.evaluation.results import AblationStep, AblationTestsRecord, StepTest
 from fss.metrics.table import ablation_keys, of_kind, table_columns
 from fss.report.cells import (
     DASH,
@@ -21,8 +21,6 @@ from fss.report.cells import (
     STAR,
     Line,
     _level,
-    _num,
-    _pair,
     _seed_list,
     _table,
     _text,
@@ -32,25 +30,36 @@ from fss.report.cells import (
     delta,
     fmt,
     metric_cell,
+    paper_numbers,
     row_label,
+    row_seeds,
     seeds_note,
-    subset_metrics,
+)
+from fss.report.summaries import (
+    FidelityScores,
+    RcsResults,
+    RecognitionResults,
+    RowResults,
+    TrainingRuns,
+    group_of,
 )
 
-
-def _status(rows: Mapping[str, dict | None], row: str) -> str:
-    return NOT_RUN if rows.get(row) is None else "not evaluated"
+Rows = Mapping[str, RowResults | None]
 
 
-def _n_images(rows: Mapping[str, dict | None], subset: str) -> int | None:
+def _status(rows: Rows, row: str) -> str:
+    return NOT_RUN if row not in rows or rows[row] is None else "not evaluated"
+
+
+def _n_images(rows: Rows, subset: str) -> int | None:
     for r in rows:
-        m = subset_metrics(rows, r, subset)
-        if m and _num(m.get("n")) is not None:
-            return int(m["n"])
+        m = group_of(rows, r, subset)
+        if m is not None and m.n is not None:
+            return int(m.n)
     return None
 
 
-def _subset_title(rows: Mapping[str, dict | None], subset: str) -> str:
+def _subset_title(rows: Rows, subset: str) -> str:
     n = _n_images(rows, subset)
     return pub.SUBSET_NAMES.get(subset, subset) + (f" ({n} test images)" if n is not None
                                                     else "")
@@ -71,9 +80,10 @@ FLOOR_MISSING = "No FID floor: the fid_reference stage has not run."
 ABLATION_MISSING = "No ablation tests: the ablation_tests stage has not run."
 
 
-def size_note(rows: Mapping[str, dict | None]) -> str:
+def size_note(rows: Rows) -> str:
     """The size the metrics were computed at, and whether it is the paper's."""
-    sizes = sorted({int(v) for m in rows.values() if m and (v := _num(m.get("image_size")))})
+    sizes = sorted({int(m.image_size) for m in rows.values()
+                    if m is not None and m.image_size})
     if not sizes:
         return ""
     txt = ", ".join(f"{s}×{s}" for s in sizes)
@@ -83,10 +93,10 @@ def size_note(rows: Mapping[str, dict | None]) -> str:
             "SSIM, PSNR and the perceptual metrics are not comparable with the paper's.")
 
 
-def cells_legend(rows: Mapping[str, dict | None], floor: Mapping[str, Any] | None) -> str:
+def cells_legend(rows: Rows, floor: RowResults | None) -> str:
     """What a cell of ours holds, and what the floor line is."""
     parts = ["Ours: `value [lo, hi]` = one run's mean and its bootstrap interval over test "
-             "images (see How to read).", seeds_note(rows)]
+             "images (see How to read).", seeds_note(row_seeds(rows))]
     parts.append("KID×1000 ± its spread over KID subsets, ours only (the paper reports no "
                  "KID).")
     parts += [METRIC_NOTE, size_note(rows)]
@@ -96,10 +106,9 @@ def cells_legend(rows: Mapping[str, dict | None], floor: Mapping[str, Any] | Non
     return " ".join(p for p in parts if p)
 
 
-def _reference_lines(rows: Mapping[str, dict | None], floor: Mapping[str, Any] | None,
-                     subset: str) -> list[Line]:
-    lines = [Line(FLOOR, subset_metrics({FLOOR: floor}, FLOOR, subset), None, NOT_RUN)]
-    return lines + [Line(r, subset_metrics(rows, r, subset), None, _status(rows, r))
+def _reference_lines(rows: Rows, floor: RowResults | None, subset: str) -> list[Line]:
+    lines = [Line(FLOOR, None if floor is None else floor.group(subset), None, NOT_RUN)]
+    return lines + [Line(r, group_of(rows, r, subset), None, _status(rows, r))
                     for r in REFERENCES]
 
 
@@ -108,35 +117,34 @@ TABLE3_ORDER = ("fid", "psnr", "ssim")
 TABLES4_6_ORDER = ("fid", "ssim", "psnr")
 
 
-def table3(rows: Mapping[str, dict | None], trained: Sequence[str],
-           floor: Mapping[str, Any] | None = None) -> str:
+def table3(rows: Rows, trained: Sequence[str], floor: RowResults | None = None) -> str:
     """Table 3 (ablation): one table per subset, FID / PSNR / SSIM ours beside the
     paper's, and the metric table's other metrics (KID, FSIM, LPIPS, DISTS, ...) ours
     only; the real-sketch floor and the trivial references below."""
     out = ["## Table 3: ablation (ours vs paper)", "", cells_legend(rows, floor), ""]
     for s in pub.SUBSETS:
-        lines = [Line(r, subset_metrics(rows, r, s), pub.TABLE3.get(r, {}).get(s),
-                      _status(rows, r)) for r in ablation_rows(trained)]
+        lines = [Line(r, group_of(rows, r, s), paper_numbers(r, s), _status(rows, r))
+                 for r in ablation_rows(trained)]
         lines += _reference_lines(rows, floor, s)
         out += [f"### {_subset_title(rows, s)}", ""]
         out += compare_table(lines, table_columns(TABLE3_ORDER)) + [""]
     return "\n".join(out)
 
 
-def own_data_table(rows: Mapping[str, dict | None], trained: Sequence[str],
-                   floor: Mapping[str, Any] | None, subsets: Sequence[str]) -> str:
+def own_data_table(rows: Rows, trained: Sequence[str], floor: RowResults | None,
+                   subsets: Sequence[str]) -> str:
     """Data the paper did not use (a paired folder): per subset, every trained row and
     the references, ours only, in Table 3's column order."""
     out = ["## Results per subset", "", cells_legend(rows, floor), ""]
     for s in subsets:
-        lines = [Line(r, subset_metrics(rows, r, s), None, _status(rows, r)) for r in trained]
+        lines = [Line(r, group_of(rows, r, s), None, _status(rows, r)) for r in trained]
         lines += _reference_lines(rows, floor, s)
         out += [f"### {_subset_title(rows, s)}", ""]
         out += compare_table(lines, table_columns(TABLE3_ORDER), paper=False) + [""]
     return "\n".join(out)
 
 
-def tables4_6(rows: Mapping[str, dict | None], floor: Mapping[str, Any] | None = None) -> str:
+def tables4_6(rows: Rows, floor: RowResults | None = None) -> str:
     """Tables 4-6 (comparison), one per subset, FID / SSIM / PSNR as the paper prints them
     (KID beside FID, ours only)."""
     out = ["## Tables 4-6: comparison with other methods (ours vs paper)", "",
@@ -150,7 +158,7 @@ def tables4_6(rows: Mapping[str, dict | None], floor: Mapping[str, Any] | None =
             if r in pub.PUBLISHED_ONLY:
                 lines.append(Line(r, None, pub.TABLES4_6[r][s], PUBLISHED_ONLY))
             else:
-                lines.append(Line(r, subset_metrics(rows, r, s), pub.TABLES4_6[r][s],
+                lines.append(Line(r, group_of(rows, r, s), pub.TABLES4_6[r][s],
                                   _status(rows, r)))
         lines += _reference_lines(rows, floor, s)
         out += [f"### Table {4 + i}: {_subset_title(rows, s)}", ""]
@@ -158,61 +166,55 @@ def tables4_6(rows: Mapping[str, dict | None], floor: Mapping[str, Any] | None =
     return "\n".join(out)
 
 
-def _shown(v: Any, scale: float) -> float | None:
-    x = _num(v)
-    return None if x is None else scale * x
-
-
-def _crop_text(recognition: Mapping[str, Any]) -> str:
-    crop = recognition["crop"]   # (fss.evaluation.results.RecognitionRecord.flat)
-    box_s = ", ".join(fmt(v, 1) for v in crop["box"])
-    return (f"Crop: one fixed box ({box_s} px of the {crop['size']} px aligned "
+def _crop_text(recognition: RecognitionResults) -> str:
+    crop = recognition.crop
+    box_s = ", ".join(fmt(v, 1) for v in crop.box)
+    return (f"Crop: one fixed box ({box_s} px of the {crop.size} px aligned "
             "image, from the alignment's eye targets) for every image (photos, real and "
-            f"synthesized sketches), resized to {crop['crop_size']} px for "
+            f"synthesized sketches), resized to {crop.crop_size} px for "
             "FaceNet, so every row is cropped alike. *MTCNN crop*: the earlier route, each "
             "image cropped on its own MTCNN box (the set's median box where none is "
             "found). *Detectable*: the share of the probe set's images in which MTCNN "
             "finds a face, a quality signal of its own.")
 
 
-def table7(recognition: Mapping[str, Any] | None, trained: Sequence[str],
+def table7(recognition: RecognitionResults | None, trained: Sequence[str],
            subsets: Sequence[str] = pub.SUBSETS, paper: bool = True) -> str:
     """Table 7 (rank-1 recognition, %): ours over all test images beside the paper's,
     then ours per subset (the paper gives only the overall rate), then the MTCNN-crop
-    rank-1 and the detectable share. ``probes`` (and ``probes_mtcnn``, ``detectable``):
-    one per row (its seeds summarised, see ``summarize_probes``) plus ``test_photos``.
-    ``paper`` False (data the paper did not use): ours only, our rows only."""
-    m = METRICS["rank1"]
-    rec = recognition or {}
-    probes: Mapping[str, Any] = rec.get("probes") or {}
-    mtcnn: Mapping[str, Any] = rec.get("probes_mtcnn") or {}
-    detectable: Mapping[str, Any] = rec.get("detectable") or {}
+    rank-1 and the detectable share; one line per row (its seeds summarised) plus the
+    test photos. ``paper`` False (data the paper did not use): ours only, our rows
+    only."""
+    m, mm = METRICS["rank1"], METRICS["rank1_mtcnn"]
+    probes = {} if recognition is None else recognition.probes
+    mtcnn = {} if recognition is None else recognition.probes_mtcnn
+    detectable = {} if recognition is None else recognition.detectable
     # Paper's methods first, then our other probed rows, each once.
     order = list(dict.fromkeys([*(pub.RECOGNITION_METHODS if paper else ["test_photos"]),
                                 *trained, *probes]))
     header = ["probe", "rank-1 % ours", "rank-1 % (paper)", "Δ",
               *(f"{pub.SUBSET_NAMES.get(s, s)} % ours" for s in subsets),
-              f"{METRICS['rank1_mtcnn'].short} ours", "detectable %"]
+              f"{mm.short} ours", "detectable %"]
     extra = 2
     body = []
     for r in order:
-        theirs = pub.TABLE7.get(r)
+        theirs = pub.TABLE7[r] if r in pub.TABLE7 else None
         if r in pub.PUBLISHED_ONLY:
             body.append([row_label(r), PUBLISHED_ONLY, fmt(theirs, 2), DASH]
                         + [PUBLISHED_ONLY] * (len(subsets) + extra))
             continue
-        p = probes.get(r)
-        if p is None:
+        if r not in probes:
             body.append([row_label(r), NOT_RUN, fmt(theirs, 2), DASH]
                         + [NOT_RUN] * (len(subsets) + extra))
             continue
-        ours = _shown(p.get("all"), m.scale)
-        mt, det, mm = mtcnn.get(r), detectable.get(r), METRICS["rank1_mtcnn"]
+        p = probes[r]
+        ours = p.value("all")
         body.append([row_label(r), cell(p, "all", m.decimals, m.scale), fmt(theirs, 2),
-                     delta(ours, theirs, m)]
+                     delta(None if ours is None else m.scale * ours, theirs, m)]
                     + [cell(p, s, m.decimals, m.scale) for s in subsets]
-                    + [cell(mt, "all", mm.decimals, mm.scale) if mt else NOT_RUN,
-                       cell(det, "all", 1, 100.0) if det else NOT_RUN])  # a share, in %
+                    + [cell(mtcnn[r], "all", mm.decimals, mm.scale) if r in mtcnn else NOT_RUN,
+                       # a share, in %
+                       cell(detectable[r], "all", 1, 100.0) if r in detectable else NOT_RUN])
     if not paper:   # the paper's columns go: it has no numbers on this data
         header = [h for i, h in enumerate(header) if i not in (2, 3)]
         body = [[c for i, c in enumerate(b) if i not in (2, 3)] for b in body]
@@ -221,19 +223,17 @@ def table7(recognition: Mapping[str, Any] | None, trained: Sequence[str],
     if recognition is None:
         out += ["No recognition results: the recognize stage has not run.", ""]
     else:
-        g = recognition.get("gallery", "?")
-        n = recognition.get("n_gallery", "?")
-        out += [f"Gallery: {g} ({n}); probes: each row's synthesized test sketches, and the "
+        out += [f"Gallery: {recognition.gallery} ({recognition.n_gallery}); probes: each "
+                "row's synthesized test sketches, and the "
                 "test photos as the paper's 'Test set' column; rank-1 by cosine similarity "
                 "of FaceNet embeddings. Subset columns: probes of that subset against the "
                 "whole gallery. "
                 "Ours: `rate [lo, hi]` with its bootstrap interval over test images. "
-                + _crop_text(recognition) + " "
-                + seeds_note({r: v for r, v in probes.items() if isinstance(v, Mapping)}),
+                + _crop_text(recognition) + " " + seeds_note(recognition.seeds),
                 ""]
     out += _table(header, body)
-    fb = rec.get("crop_fallbacks")
-    if isinstance(fb, Mapping) and fb:
+    fb = {} if recognition is None else recognition.crop_fallbacks
+    if fb:
         out += ["", "MTCNN-crop fallbacks (MTCNN found no face; the median box of the same "
                 "set used): "
                 + ", ".join(f"{k} {_text(v)}" for k, v in fb.items()) + "."]
@@ -242,7 +242,7 @@ def table7(recognition: Mapping[str, Any] | None, trained: Sequence[str],
 
 # ---------------------------------------------------------------- beyond the paper
 
-def _row_order(rows: Mapping[str, Any], trained: Sequence[str]) -> list[str]:
+def _row_order(rows: Rows, trained: Sequence[str]) -> list[str]:
     order = [*trained, *REFERENCES]
     return order + [r for r in rows if r not in order]
 
@@ -252,8 +252,8 @@ def all_keys() -> tuple[str, ...]:
     return tuple(m.key for m in of_kind("set", "image"))
 
 
-def all_images_table(rows: Mapping[str, dict | None], trained: Sequence[str],
-                     floor: Mapping[str, Any] | None = None) -> str:
+def all_images_table(rows: Rows, trained: Sequence[str],
+                     floor: RowResults | None = None) -> str:
     """Every set and per-image metric over every test image at once (the paper reports
     subsets only), with the real-sketch floor."""
     keys = all_keys()
@@ -261,12 +261,11 @@ def all_images_table(rows: Mapping[str, dict | None], trained: Sequence[str],
     body = []
     with_floor = {**rows, FLOOR: floor}
     for r in [*_row_order(rows, trained), FLOOR]:
-        a = subset_metrics(with_floor, r, "all")
+        a = group_of(with_floor, r, "all")
         if a is None:
             body.append([row_label(r), *([_status(with_floor, r)] * (1 + len(keys)))])
         else:
-            body.append([row_label(r), fmt(a.get("n"), 0),
-                         *(metric_cell(a, k) for k in keys)])
+            body.append([row_label(r), fmt(a.n, 0), *(metric_cell(a, k) for k in keys)])
     return "\n".join(["### All test images together", "", *_table(header, body)]) + "\n"
 
 
@@ -279,18 +278,18 @@ def region_keys() -> list[tuple[str, str, int]]:
             for m in of_kind("image") if m.regions]
 
 
-def region_table(rows: Mapping[str, dict | None], trained: Sequence[str],
+def region_table(rows: Rows, trained: Sequence[str],
                  subsets: Sequence[str] = pub.SUBSETS) -> str:
     """SSIM / PSNR restricted to the RCS face and hair regions, per subset and overall."""
     keys = region_keys()
     header = ["row", "subset", *(h for _, h, _ in keys)]
     body = []
     for r in _row_order(rows, trained):
-        if rows.get(r) is None:
+        if r not in rows or rows[r] is None:
             body.append([row_label(r), DASH, *([NOT_RUN] * len(keys))])
             continue
         for s in (*subsets, "all"):
-            m = subset_metrics(rows, r, s) or {}
+            m = group_of(rows, r, s)
             body.append([row_label(r), pub.SUBSET_NAMES.get(s, s),
                          *(cell(m, k, d) for k, _, d in keys)])
     return "\n".join([
@@ -302,28 +301,24 @@ def region_table(rows: Mapping[str, dict | None], trained: Sequence[str],
     ]) + "\n"
 
 
-# Optional columns of the training table: (key, header), shown when any row has the key
-# (older train files, or a run that did not record it, lack them).
-TRAIN_OPTIONAL = (("world_size", "processes"), ("precision", "precision"))
-
-
-def training_table(train: Mapping[str, dict | None], trained: Sequence[str]) -> str:
+def training_table(train: Mapping[str, TrainingRuns | None], trained: Sequence[str]) -> str:
     """One line per row: its seeds' mean (± std when several) of each number."""
-    extra = [(k, h) for k, h in TRAIN_OPTIONAL if any(t and k in t for t in train.values())]
-    header = ["row", "epochs", "iters/epoch", "device", *(h for _, h in extra), "s/iter",
+    header = ["row", "epochs", "iters/epoch", "device", "processes", "precision", "s/iter",
               "L1 first → last epoch", "last/first", "seconds (this run)"]
     body = []
     for r in [*trained, *(r for r in train if r not in trained)]:
-        t = train.get(r)
+        t = train[r] if r in train else None
         if t is None:
             body.append([row_label(r), *([NOT_RUN] * (len(header) - 1))])
             continue
-        body.append([row_label(r), _text(t.get("epochs")), _text(t.get("iters_per_epoch")),
-                     _text(t.get("device")), *(_text(t.get(k)) for k, _ in extra),
-                     cell(t, "seconds_per_iter", 3),
-                     f"{cell(t, 'l1_first_epoch', 4)} → {cell(t, 'l1_last_epoch', 4)}",
-                     cell(t, "l1_ratio", 3), cell(t, "seconds_this_run", 0)])
-    note = seeds_note(train)
+        n = t.numbers
+        body.append([row_label(r), *(_text(t.shown(k)) for k in
+                                     ("epochs", "iters_per_epoch", "device", "world_size",
+                                      "precision")),
+                     cell(n, "seconds_per_iter", 3),
+                     f"{cell(n, 'l1_first_epoch', 4)} → {cell(n, 'l1_last_epoch', 4)}",
+                     cell(n, "l1_ratio", 3), cell(n, "seconds_this_run", 0)])
+    note = seeds_note(row_seeds(train))
     return "\n".join([
         "### Training", "",
         "From each training run's metrics (the train stage). L1 is the mean held-in L1 to the real "
@@ -333,30 +328,34 @@ def training_table(train: Mapping[str, dict | None], trained: Sequence[str]) -> 
     ]) + "\n"
 
 
-def dss_share_table(train: Mapping[str, dict | None], trained: Sequence[str]) -> str:
+DOUBLED = "doubled_L"   # training's log of DSS's doubled share at one NCE layer
+
+
+def dss_share_table(train: Mapping[str, TrainingRuns | None], trained: Sequence[str]) -> str:
     """DSS's doubled share per NCE layer (the last epoch's mean over its iterations,
     logged by training as ``doubled_L<layer>``): how selective the 0.8 threshold is on
     the graded RCS maps. Empty when no row samples with DSS."""
     rows, layers = [], []
     for r in trained:
-        final = (train.get(r) or {}).get("final")
-        if not isinstance(final, Mapping):
+        t = train[r] if r in train else None
+        if t is None:
             continue
-        keys = sorted((k for k in final if k.startswith("doubled_L") and not k.endswith("_std")),
-                      key=lambda k: int(k[len("doubled_L"):]))
+        keys = sorted((k for k in t.final.values if k.startswith(DOUBLED)),
+                      key=lambda k: int(k[len(DOUBLED):]))
         if keys:
-            rows.append((r, final))
+            rows.append((r, t))
             layers = layers or keys
+
     if not rows:
         return ""
 
-    def pct(final: Mapping[str, Any], k: str) -> str:
-        v, sd = _num(final.get(k)), _num(final.get(f"{k}_std"))
+    def pct(t: TrainingRuns, k: str) -> str:
+        v, sd = t.final.value(k), t.final.std(k)
         if v is None:
             return DASH
         return f"{100 * v:.1f} %" + (f" ± {100 * sd:.1f}" if sd is not None else "")
 
-    header = ["row", *(f"layer {k[len('doubled_L'):]}" for k in layers)]
+    header = ["row", *(f"layer {k[len(DOUBLED):]}" for k in layers)]
     return "\n".join([
         "### DSS: share of sampled locations doubled", "",
         "Per NCE layer, the share of the distinct sampled locations whose RCS density "
@@ -364,56 +363,58 @@ def dss_share_table(train: Mapping[str, dict | None], trained: Sequence[str]) ->
         "epoch's mean; the maps are frozen, so every epoch gives about the same). A working "
         "DSS doubles a minority; with nearly binary maps it doubles nearly everything and "
         "is RCS with every sample counted twice.", "",
-        *_table(header, [[row_label(r), *(pct(f, k) for k in layers)] for r, f in rows]),
+        *_table(header, [[row_label(r), *(pct(t, k) for k in layers)] for r, t in rows]),
     ]) + "\n"
 
 
-def official_cut_table(reference: Mapping[str, Any] | None, scored: Mapping[str, Any] | None,
-                       name: str = "ours") -> str:
+def official_cut_table(reference: FidelityScores | None, ours: FidelityScores | None) -> str:
     """Our `cut` row beside official CUT at the configuration official CUT was run at
     (benchmarks/official_cut.py), with the fidelity target: FID within 10 and SSIM
     (scikit-image's default) within 0.01 of official CUT's on every subset."""
-    if not reference:
+    if reference is None or not reference.subsets:
         return ""
     out = ["### Fidelity: our `cut` row against official CUT", "",
-           f"Official CUT: {_text(reference.get('config'))}. Scoring: "
-           f"{_text(reference.get('scoring'))}. Ours: the `cut_official` profile (the same "
+           f"Official CUT: {_text(reference.config)}. Scoring: "
+           f"{_text(reference.scoring)}. Ours: the `cut_official` profile (the same "
            "configuration), `benchmarks/official_cut.py score`.", ""]
-    ours = ((scored or {}).get(name) or {}).get("subsets")
-    if not isinstance(ours, Mapping):
+    if ours is None:
         return "\n".join([*out, f"Ours: {NOT_RUN} (run the commands in the README, "
                            "'CUT as CUT trains it')."]) + "\n"
     body = []
-    for s, r in (reference.get("subsets") or {}).items():
-        o = ours.get(s) or {}
-        ok = (_num(o.get("fid")) is not None and _num(o.get("ssim_skimage")) is not None
-              and o["fid"] <= r["fid"] + 10 and o["ssim_skimage"] >= r["ssim_skimage"] - 0.01)
-        body.append([pub.SUBSET_NAMES.get(s, s), fmt(r.get("fid"), 1), fmt(o.get("fid"), 1),
-                     fmt(r.get("ssim_skimage"), 3), fmt(o.get("ssim_skimage"), 3),
-                     fmt(r.get("psnr"), 2), fmt(o.get("psnr"), 2), "yes" if ok else "**no**"])
+    for s, r in reference.subsets.items():
+        o = ours.subsets[s] if s in ours.subsets else None
+        fid, ssim = (None, None) if o is None else (o.value("fid"), o.value("ssim_skimage"))
+        ref_fid, ref_ssim = r.value("fid"), r.value("ssim_skimage")
+        ok = (fid is not None and ssim is not None and ref_fid is not None
+              and ref_ssim is not None and fid <= ref_fid + 10 and ssim >= ref_ssim - 0.01)
+        body.append([pub.SUBSET_NAMES.get(s, s), fmt(ref_fid, 1), fmt(fid, 1),
+                     fmt(ref_ssim, 3), fmt(ssim, 3), fmt(r.value("psnr"), 2),
+                     fmt(None if o is None else o.value("psnr"), 2), "yes" if ok else "**no**"])
     return "\n".join([*out, *_table(
         ["subset", "FID official", "FID ours", "SSIM (7x7) official", "SSIM (7x7) ours",
          "PSNR official", "PSNR ours", "within target"], body)]) + "\n"
 
 
-def rcs_section(rcs: Mapping[str, Any] | None) -> str:
+def rcs_section(rcs: RcsResults | None) -> str:
     out = ["### RCS face/hair maps", ""]
     if rcs is None:
         missing = "No RCS metrics: the pretrain_rcs stage has not run."
         return "\n".join([*out, missing]) + "\n"
-    size = rcs.get("size")
-    size_s = "x".join(str(x) for x in size) if isinstance(size, list) else str(size or DASH)
+    size_s = "x".join(str(x) for x in rcs.size) if rcs.size else DASH
+
+    def ious(split: str) -> str:
+        n = rcs.ious[split] if split in rcs.ious else None
+        return (f"face {fmt(None if n is None else n.value('face_iou'), 4)}, hair "
+                f"{fmt(None if n is None else n.value('hair_iou'), 4)}")
+
     out += [f"IoU of the pre-trained RCS maps (> 0.5) with the weak labels on the test "
-            f"photos: face {fmt(rcs.get('test_face_iou'), 4)}, hair "
-            f"{fmt(rcs.get('test_hair_iou'), 4)}"
-            + (f" (train: face {fmt(rcs.get('train_face_iou'), 4)}, hair "
-               f"{fmt(rcs.get('train_hair_iou'), 4)})" if "train_face_iou" in rcs else "")
-            + f"; {fmt(rcs.get('epochs'), 0)} epochs at {size_s}."]
-    by = (rcs.get("by_subset") or {}).get("test")
-    if isinstance(by, Mapping) and by:
+            f"photos: {ious('test')}"
+            + (f" (train: {ious('train')})" if "train" in rcs.ious else "")
+            + f"; {fmt(rcs.epochs, 0)} epochs at {size_s}."]
+    if rcs.test_subsets:
         out += ["", *_table(["subset", "n", "face IoU", "hair IoU"], [
-            [pub.SUBSET_NAMES.get(s, s), fmt(v.get("n"), 0), fmt(v.get("face_iou"), 4),
-             fmt(v.get("hair_iou"), 4)] for s, v in by.items()])]
+            [pub.SUBSET_NAMES.get(s, s), fmt(v.value("n"), 0), fmt(v.value("face_iou"), 4),
+             fmt(v.value("hair_iou"), 4)] for s, v in rcs.test_subsets.items()])]
     return "\n".join(out) + "\n"
 
 
@@ -425,10 +426,9 @@ def claim_keys() -> tuple[str, ...]:
     return tuple(m.key for m in of_kind("image") if m.interval and m.published)
 
 
-def _ablation_columns(tests: Mapping[str, Any] | None) -> list[str]:
+def _ablation_columns(tests: AblationTestsRecord) -> list[str]:
     """The tested metrics present in the file, in the table's order."""
-    present = {k for p in _pairs(tests) for d in (p.get("subsets") or {}).values()
-               if isinstance(d, Mapping) for k in d}
+    present = {k for p in tests.pairs for by in p.tests.values() for k in by}
     return [k for k in ablation_keys() if k in present]
 
 
@@ -436,24 +436,14 @@ def _diff_title(key: str) -> str:
     return f"Δ{METRICS[key].short}" + (" (pp)" if METRICS[key].scale == 100 else "")
 
 
-def _significant(d: Mapping[str, Any]) -> bool:
-    sig = d.get("significant")
-    if isinstance(sig, bool):
-        return sig
-    ci = _pair(d.get("ci"))
-    return ci is not None and (ci[0] > 0 or ci[1] < 0)
-
-
-def diff_cell(d: Any, key: str) -> str:
+def diff_cell(d: StepTest | None, key: str) -> str:
     """``+0.0123 [0.0050, 0.0190] ✱``: to − from, its interval, ✱ if it excludes 0.
     Rates (rank-1) are fractions in the file, percentage points here."""
-    if not isinstance(d, Mapping) or _num(d.get("diff")) is None:
+    if d is None:
         return DASH
     dec, scale = METRICS[key].decimals, METRICS[key].scale
-    ci = _pair(d.get("ci"))
-    out = f"{d['diff'] * scale:+.{dec}f}"
-    out += f" [{ci[0] * scale:.{dec}f}, {ci[1] * scale:.{dec}f}]" if ci else ""
-    return out + (f" {STAR}" if _significant(d) else "")
+    out = f"{d.diff * scale:+.{dec}f} [{d.ci[0] * scale:.{dec}f}, {d.ci[1] * scale:.{dec}f}]"
+    return out + (f" {STAR}" if d.significant else "")
 
 
 def _step_name(a: str, b: str) -> str:
@@ -462,37 +452,34 @@ def _step_name(a: str, b: str) -> str:
 
 def paper_step(a: str, b: str, subset: str) -> str:
     """The paper's own Table 3 difference (b − a) for one subset."""
-    pa, pb = pub.TABLE3.get(a, {}).get(subset), pub.TABLE3.get(b, {}).get(subset)
+    pa, pb = paper_numbers(a, subset), paper_numbers(b, subset)
     if not pa or not pb:
         return DASH
     return ", ".join(f"{METRICS[k].short} {pb[k] - pa[k]:+.{METRICS[k].decimals}f}"
                      for k in claim_keys())
 
 
-def _pairs(tests: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
-    return [p for p in (tests or {}).get("pairs") or [] if isinstance(p, Mapping)]
+def _test(p: AblationStep, group: str, key: str) -> StepTest | None:
+    by = p.tests[group] if group in p.tests else {}
+    return by[key] if key in by else None
 
 
-def seed_levels(tests: Mapping[str, Any]) -> bool:
+def seed_levels(tests: AblationTestsRecord) -> bool:
     """True when the test resampled training seeds as well as test images (a file of
     the two-level bootstrap with more than one seed in some row)."""
-    return "seeds" in (tests.get("levels") or [])
+    return "seeds" in tests.levels
 
 
-def _seeds_text(tests: Mapping[str, Any]) -> str:
-    seeds = tests.get("seeds")
-    if isinstance(seeds, Mapping):
-        # the JSON's keys come sorted by name; a reader follows the ablation's order
-        order = [r for r in pub.TABLE3 if r in seeds]
-        order += [r for r in seeds if r not in order]
-        return "; ".join(f"{pub.NAMES.get(str(r), r)} {_seed_list(seeds[r])}" for r in order
-                         if isinstance(seeds[r], Sequence))
-    return _seed_list(seeds) if isinstance(seeds, Sequence) else DASH
+def _seeds_text(tests: AblationTestsRecord) -> str:
+    # the JSON's keys come sorted by name; a reader follows the ablation's order
+    order = [r for r in pub.TABLE3 if r in tests.seeds]
+    order += [r for r in tests.seeds if r not in order]
+    return "; ".join(f"{pub.NAMES.get(r, r)} {_seed_list(tests.seeds[r])}" for r in order)
 
 
-def method_text(tests: Mapping[str, Any], level: float | None, resamples: int | None) -> str:
+def method_text(tests: AblationTestsRecord) -> str:
     """What the ✱ of this file means: which randomness its intervals cover."""
-    lvl, res = _level(level), f" ({resamples} resamples)" if resamples is not None else ""
+    lvl, res = _level(tests.level), f" ({tests.resamples} resamples)"
     if seed_levels(tests):
         return (f"its {lvl}interval from a two-level bootstrap{res}: each resample draws "
                 "each row's training runs (seeds) with replacement, then the test images "
@@ -503,21 +490,16 @@ def method_text(tests: Mapping[str, Any], level: float | None, resamples: int | 
             f"training randomness (seeds: {_seeds_text(tests)})")
 
 
-def ablation_section(tests: Mapping[str, Any] | None, level: float | None = None,
-                     resamples: int | None = None, subsets: Sequence[str] = pub.SUBSETS,
+def ablation_section(tests: AblationTestsRecord | None, subsets: Sequence[str] = pub.SUBSETS,
                      paper: bool = True) -> str:
     """One line per adjacent ablation pair and subset: our differences with their
     intervals, beside the paper's Table 3 differences."""
     out = ["## Are the ablation steps real? (bootstrap over seeds and test images)", ""]
     if tests is None:
         return "\n".join([*out, ABLATION_MISSING]) + "\n"
-    lvl = _num(tests.get("level"))
-    lvl = level if lvl is None else lvl
-    res = _num(tests.get("resamples"))
-    res = resamples if res is None else int(res)
     out.append(
         "Each line: our next ablation row minus the previous one (to − from) on the same "
-        f"test images, with {method_text(tests, lvl, res)}. {STAR} = the interval excludes "
+        f"test images, with {method_text(tests)}. {STAR} = the interval excludes "
         "0: the step changes the metric by more than that randomness would. "
         + ("The claim tested: the paper presents each step as improving every metric on "
            "every subset (its Table 3; its own differences in the last column). Rates are "
@@ -527,15 +509,13 @@ def ablation_section(tests: Mapping[str, Any] | None, level: float | None = None
     header = ["step", "subset", "n", *(_diff_title(k) for k in keys),
               *(["paper's Δ (Table 3)"] if paper else [])]
     body = []
-    for p in _pairs(tests):
-        a, b = str(p.get("from")), str(p.get("to"))
-        subs = p.get("subsets") or {}
+    for p in tests.pairs:
+        a, b = p.from_row, p.to_row
         for s in (*subsets, "all"):
-            d = subs.get(s)
-            if not isinstance(d, Mapping):
+            if s not in p.n:
                 continue
-            body.append([_step_name(a, b), pub.SUBSET_NAMES.get(s, s), fmt(d.get("n"), 0),
-                         *(diff_cell(d.get(k), k) for k in keys),
+            body.append([_step_name(a, b), pub.SUBSET_NAMES.get(s, s), fmt(p.n[s], 0),
+                         *(diff_cell(_test(p, s, k), k) for k in keys),
                          *([paper_step(a, b, s) if s != "all" else DASH] if paper else [])])
     if not body:
         return "\n".join([*out, "", "No pairs were tested (fewer than two ablation rows)."]
@@ -558,25 +538,24 @@ def _better(diff: float, key: str) -> bool:
     return (diff < 0) if METRICS[key].lower_is_better else (diff > 0)
 
 
-def claimed_steps(tests: Mapping[str, Any] | None) -> tuple[list[Step], int]:
+def claimed_steps(tests: AblationTestsRecord | None) -> tuple[list[Step], int]:
     """The paper-claimed gains we tested (paper's b better than a on that subset and
     metric), and how many step x subset x metric cells of the paper we tested in all."""
     steps, cells = [], 0
-    for p in _pairs(tests):
-        a, b = str(p.get("from")), str(p.get("to"))
+    for p in () if tests is None else tests.pairs:
+        a, b = p.from_row, p.to_row
         for s in pub.SUBSETS:
-            pa, pb = pub.TABLE3.get(a, {}).get(s), pub.TABLE3.get(b, {}).get(s)
-            ours = (p.get("subsets") or {}).get(s)
-            if not pa or not pb or not isinstance(ours, Mapping):
+            pa, pb = paper_numbers(a, s), paper_numbers(b, s)
+            if not pa or not pb or s not in p.tests:
                 continue
             for k in claim_keys():
-                d = ours.get(k)
-                if not isinstance(d, Mapping) or (diff := _num(d.get("diff"))) is None:
+                d = _test(p, s, k)
+                if d is None:
                     continue
                 cells += 1
                 if k in pa and k in pb and _better(pb[k] - pa[k], k):
-                    verdict = ("noise" if not _significant(d)
-                               else "significant" if _better(diff, k) else "reversed")
+                    verdict = ("noise" if not d.significant
+                               else "significant" if _better(d.diff, k) else "reversed")
                     steps.append(Step(a, b, s, k, verdict))
     return steps, cells
 
