@@ -174,8 +174,8 @@ def gate_check(
     if markdown is not None:
         from fss.evaluation.gate_report import dvc_metrics_diff, verdict_rows
         from fss.evaluation.gate_report import markdown as render
+        from fss.evaluation.metric_gate import gate_kind
         from fss.io import write_text
-        from fss.metrics.table import gate_kind
 
         rows = verdict_rows(v.current, v.baseline, v.worse, v.better,
                             lambda name: gate_kind(name).tolerance)

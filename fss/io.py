@@ -174,6 +174,20 @@ def write_json(path: Path, data: Any) -> None:
     write_text(path, json.dumps(data, indent=2, sort_keys=True) + "\n")
 
 
+def read_json(path: Path, fix: str = "rerun the stage that writes it",
+              error: type[Exception] | None = None) -> Any:
+    """A JSON file the pipeline wrote (metrics, a baseline); a file that is not valid
+    JSON or not UTF-8 is one line naming it and how to ``fix`` it (a ``UserError``, or
+    ``error``, a subclass of it)."""
+    from fss.errors import UserError
+
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise (error or UserError)(f"{path}: not valid JSON ({' '.join(str(e).split())}); "
+                                   f"{fix}") from None
+
+
 def read_rgb(path: Path) -> np.ndarray:
     return _read_image(path, "RGB")
 

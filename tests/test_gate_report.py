@@ -9,9 +9,8 @@ from typer.testing import CliRunner
 
 from fss.cli import app
 from fss.evaluation.gate_report import dvc_metrics_diff, markdown, verdict_rows
-from fss.evaluation.metric_gate import compare
+from fss.evaluation.metric_gate import compare, gate_kind
 from fss.evaluation.results import EvaluationRecord
-from fss.metrics.table import gate_kind
 
 REPO = Path(__file__).resolve().parents[1]
 

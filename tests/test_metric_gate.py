@@ -132,6 +132,38 @@ def test_baseline_round_trip_and_clear_errors(tmp_path):
         write_baseline({}, tmp_path / "x.json", "smoke")
 
 
+@pytest.mark.parametrize("text, words", [
+    ("{", "not valid JSON"),
+    ('{"metrics": [1]}', "malformed baseline: expected"),
+    ('{"metrics": {"photo.cuhk.fid": "x"}}', "metrics.photo.cuhk.fid = 'x' is not a finite"),
+    # a name of before every name ended in the metric's key
+    ('{"metrics": {"masks.mean_iou": 0.77}}', "metrics.masks.mean_iou: does not end in a "
+                                               "gated metric"),
+    ('{"metrics": {"photo.cuhk.kid": 3.0}}', "photo.cuhk.kid: does not end in a gated"),
+])
+def test_a_baseline_that_is_none_is_one_line_naming_it(tmp_path, text, words):
+    f = tmp_path / "smoke.json"
+    f.write_text(text)
+    with pytest.raises(UserError) as e:
+        read_baseline(f)
+    assert str(e.value).startswith(str(f)) and words in str(e.value)
+    assert "fss gate update" in str(e.value) or "finite" in str(e.value)
+
+
+def test_every_gate_name_ends_in_its_metric(tmp_path):
+    from fss.evaluation.metric_gate import MASK_IOU, gate_kind
+
+    cur = collect(PATHS.under(_tree(tmp_path)), "smoke")
+    assert cur and all(gate_kind(n).key == n.rsplit(".", 1)[-1] for n in cur)
+    assert gate_kind("fss/seed0.cuhk.ssim_skimage").key == "ssim_skimage"
+    assert gate_kind("recognition.test_photos.all.rank1_mtcnn").key == "rank1_mtcnn"
+    assert gate_kind(MASK_IOU).key == "iou"
+    with pytest.raises(UserError, match="does not end in a gated metric"):
+        gate_kind("fss/seed0.cuhk.kid")                          # KID is not gated
+    # the committed baseline follows the rule
+    assert all(gate_kind(n) for n in read_baseline(REPO / "reports/baselines/smoke.json"))
+
+
 def _pipeline(tmp_path, behind=lambda run: 0.0, photo_fid=50.0):
     """A finished smoke pipeline's metrics for every run of the composed smoke params:
     each trained run ``behind(run)`` past the bound of every quality metric (negative:
@@ -199,9 +231,9 @@ def test_check_reads_each_evaluation_file_once(tmp_path, monkeypatch):
     write_baseline(collect(PATHS.under(tmp_path), "smoke"), base, "smoke")
     real, reads = gate.read_json, Counter()
 
-    def counted(path):
+    def counted(path, *args):
         reads[Path(path).relative_to(tmp_path).as_posix()] += 1
-        return real(path)
+        return real(path, *args)
 
     monkeypatch.setattr(gate, "read_json", counted)
     verdict = check(tmp_path, base)
@@ -209,3 +241,4 @@ def test_check_reads_each_evaluation_file_once(tmp_path, monkeypatch):
     per_run = {k: n for k, n in reads.items() if k.startswith("metrics/") and "/train/" not in k
                and k != "metrics/recognition.json"}
     assert per_run and set(per_run.values()) == {1}, reads
+    assert reads["b.json"] == 1

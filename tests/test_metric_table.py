@@ -9,7 +9,7 @@ import pytest
 from fss.evaluation.metric_gate import collect, compare, tolerances
 from fss.evaluation.results import EVALUATION_SCHEMA
 from fss.metrics import table
-from fss.metrics.table import Metric, gate_kind, table_columns
+from fss.metrics.table import Metric, table_columns
 from fss.published import SUBSETS
 
 
@@ -75,25 +75,10 @@ def test_ablation_tests_test_the_toy_metric(toy, tmp_path):
     assert toy_diff["diff"] == pytest.approx(-0.1) and toy_diff["significant"]
 
 
-def test_table_columns_and_gate_names():
+def test_table_columns():
     assert table_columns(("fid", "psnr", "ssim"))[:4] == ("fid", "kid", "psnr", "ssim")
     assert set(table_columns(("fid", "ssim", "psnr"))) >= {"fsim", "lpips", "dists"}
     assert "ssim_skimage" not in table_columns(("fid",))        # not a Table 3-6 column
-    assert gate_kind("fss/seed0.cuhk.ssim_skimage").key == "ssim_skimage"
-    assert gate_kind("fss/seed0.cuhk.ssim").key == "ssim"
-    assert gate_kind("recognition.fss/seed0.all.rank1_mtcnn").key == "rank1_mtcnn"
-    assert gate_kind("pretrain_rcs.test_face_iou").key == "iou"
-    assert gate_kind("masks.mean_iou").key == "iou"
-    with pytest.raises(KeyError, match="no gated metric"):
-        gate_kind("fss/seed0.cuhk.kid")                          # KID is not gated
     with pytest.raises(ValueError, match="kind"):
         Metric("x", "X", False, 2, None, False, False, kind="video")
 
-
-def test_the_committed_baseline_is_still_readable():
-    from pathlib import Path
-
-    from fss.evaluation.metric_gate import read_baseline
-
-    base = read_baseline(Path(__file__).resolve().parents[1] / "reports/baselines/smoke.json")
-    assert base and all(gate_kind(name) for name in base)

@@ -17,7 +17,6 @@ meant to give the same verdict on any machine of the same kind.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,8 +24,10 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
+from fss.errors import UserError
 from fss.evaluation.results import EvaluationRecord, is_evaluation, read_recognition
-from fss.metrics.table import METRICS, gate_kind, gated, of_kind
+from fss.io import read_json
+from fss.metrics.table import METRICS, Metric, gated, of_kind
 from fss.paths import PathsParams
 
 # Recognition numbers: (key in recognition.json, the metric they measure).
@@ -59,6 +60,21 @@ class GateParams:
 def tolerances() -> dict[str, float]:
     """The gated metrics' tolerances, as the baseline file records them."""
     return {k: float(m.tolerance) for k, m in gated().items() if m.tolerance is not None}
+
+
+# The photo masks' mean IoU with the masks stage's reference, as the gate names it.
+MASK_IOU = "masks.all.iou"
+
+
+def gate_kind(name: str) -> Metric:
+    """The metric a gate entry measures: every name ends in the metric table's key
+    (``photo.cuhk.ssim``, ``recognition.test_photos.all.rank1``, ``masks.all.iou``)."""
+    key = name.rsplit(".", 1)[-1]
+    table = gated()
+    if key not in table:
+        raise UserError(f"{name}: does not end in a gated metric of fss/metrics/table.py "
+                        f"({', '.join(sorted(table))})")
+    return table[key]
 
 
 @dataclass(frozen=True)
@@ -114,7 +130,10 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
-def evaluations(metrics: Path, profile: str | None = None) -> dict[str, dict[str, Any]]:
+Evaluations = dict[str, EvaluationRecord]
+
+
+def evaluations(metrics: Path, profile: str | None = None) -> Evaluations:
     """Every evaluation's metrics file in the ``metrics`` folder (``paths.metrics``) by
     its run name (``fss/seed0``, ``photo``, ``fid_floor``), of ``profile`` when given:
     the committed files of another profile (e.g. the cpu run's extra seeds) are not
@@ -125,20 +144,26 @@ def evaluations(metrics: Path, profile: str | None = None) -> dict[str, dict[str
         d = read_json(f)
         if name.startswith("train/") or not is_evaluation(d):
             continue
-        out[name] = EvaluationRecord.from_json(d, str(f)).flat()
+        out[name] = EvaluationRecord.from_json(d, str(f))
     return of_profile(out, profile)
 
 
-def of_profile(evals: dict[str, dict[str, Any]], profile: str | None
-               ) -> dict[str, dict[str, Any]]:
+def of_profile(evals: Evaluations, profile: str | None) -> Evaluations:
     """Those of ``evals`` of ``profile`` (all when None; a file naming none counts as
     every profile's)."""
-    return {n: d for n, d in evals.items()
-            if profile is None or d.get("profile", profile) == profile}
+    return {n: r for n, r in evals.items()
+            if profile is None or r.profile is None or r.profile == profile}
+
+
+def _all_value(rec: EvaluationRecord | None, metric: str) -> float | None:
+    """A metric over all test images of an evaluation (None: none, or no value)."""
+    if rec is None or rec.all is None or metric not in rec.all.values:
+        return None
+    return _num(rec.all.values[metric])
 
 
 def collect(at: PathsParams, profile: str | None = None,
-            every: dict[str, dict[str, Any]] | None = None) -> dict[str, float]:
+            every: Evaluations | None = None) -> dict[str, float]:
     """The baseline's numbers of a finished pipeline whose files ``at`` names: those that come
     from no trained generator. Per reference evaluation (photo, mean_sketch, the FID
     floor) and subset every gated image / set metric of the table; rank-1 of every probe
@@ -148,14 +173,15 @@ def collect(at: PathsParams, profile: str | None = None,
     per_subset = [m.key for m in of_kind("set", "image") if m.tolerance is not None]
     # of any profile: a trained run's probe is no reference
     every = evaluations(at.metrics) if every is None else every
-    trained = {n for n, d in every.items() if d.get("kind") == "trained"}
-    for name, d in of_profile(every, profile).items():
+    trained = {n for n, r in every.items() if r.kind == "trained"}
+    for name, r in of_profile(every, profile).items():
         if name in trained:
             continue
-        for subset, m in d["subsets"].items():
+        for subset, scores in r.subsets.items():
             for k in per_subset:
-                if isinstance(m, dict) and _num(m.get(k)) is not None:
-                    out[f"{name}.{subset}.{k}"] = round(float(m[k]), 4)
+                v = _num(scores.values[k]) if k in scores.values else None
+                if v is not None:
+                    out[f"{name}.{subset}.{k}"] = round(v, 4)
     rec = at.recognition
     if rec.is_file():
         r = read_recognition(rec)
@@ -168,9 +194,10 @@ def collect(at: PathsParams, profile: str | None = None,
     # Not RCS map IoU: the RCS net is trained too (its test hair IoU moved by 0.012 from
     # 2 threads to 1, past IoU's tolerance), and the rows that use its maps are checked.
     masks = at.masks / "metrics.json"  # (the masks stage's summary, beside the masks)
-    mask_iou = _num(read_json(masks).get("mean_iou")) if masks.is_file() else None
-    if mask_iou is not None:
-        out["masks.mean_iou"] = mask_iou
+    summary = read_json(masks) if masks.is_file() else None
+    if isinstance(summary, dict) and "mean_iou" in summary:
+        if (mask_iou := _num(summary["mean_iou"])) is not None:
+            out[MASK_IOU] = mask_iou
     return out
 
 
@@ -195,18 +222,15 @@ def compare(current: dict[str, float], baseline: dict[str, float]
     return worse, better
 
 
-def quality(evals: dict[str, dict[str, Any]], runs: list[str], gate: GateParams
-            ) -> list[Quality]:
+def quality(evals: Evaluations, runs: list[str], gate: GateParams) -> list[Quality]:
     """Every run of ``runs`` (``fss/seed0``, ...) on every metric of ``gate.quality``
     against the better of the references, over all test images."""
-    from fss.errors import UserError
-
     out = []
     for metric, margin in gate.quality.items():
         lower = METRICS[metric].lower_is_better
         refs = {}
         for r in REFERENCES:
-            v = _num(((evals.get(r) or {}).get(ALL) or {}).get(metric))
+            v = _all_value(evals[r] if r in evals else None, metric)
             if v is None:
                 raise UserError(f"reference '{r}': no {ALL}.{metric} of this profile (the "
                                 "quality check holds trained runs against it; run the "
@@ -214,8 +238,7 @@ def quality(evals: dict[str, dict[str, Any]], runs: list[str], gate: GateParams
             refs[r] = v
         ref = (min if lower else max)(refs, key=refs.__getitem__)
         for run in runs:
-            d = evals.get(run)
-            v = _num(((d or {}).get(ALL) or {}).get(metric)) if d is not None else None
+            v = _all_value(evals[run] if run in evals else None, metric)
             out.append(Quality(run, metric, v, ref, refs[ref], float(margin)))
     return out
 
@@ -263,19 +286,19 @@ class Verdict:
 def check(root: Path, baseline_path: Path, params_path: Path | None = None) -> Verdict:
     """Both checks on the pipeline under ``root`` (its params: ``root/params.yaml``,
     as the run composed it)."""
-    from fss.errors import UserError
     from fss.params import read_params, row_seeds
     from fss.paths import read_paths
     from fss.runs import run_name
 
-    base = read_baseline(baseline_path)
+    baseline = _baseline_file(baseline_path)
+    base = baseline["metrics"]
     params_file = params_path or root / "params.yaml"
     at = read_paths(params_file).under(root)
     every = evaluations(at.metrics)
     collect(at, every=every)  # every metrics file read (a damaged one is named) before params
     params = read_params(params_file)
     profile = params.meta.profile
-    base_profile = read_json(baseline_path).get("profile")
+    base_profile = baseline["profile"]
     if base_profile is not None and base_profile != profile:
         raise UserError(f"{baseline_path}: a baseline of profile '{base_profile}', but "
                         f"{params_file} is profile '{profile}'")
@@ -287,7 +310,6 @@ def check(root: Path, baseline_path: Path, params_path: Path | None = None) -> V
 
 
 def write_baseline(current: dict[str, float], path: Path, profile: str) -> None:
-    from fss.errors import UserError
     from fss.io import write_json
 
     if not current:
@@ -295,28 +317,32 @@ def write_baseline(current: dict[str, float], path: Path, profile: str) -> None:
     write_json(path, {"profile": profile, "tolerances": tolerances(), "metrics": current})
 
 
-def read_json(path: Path) -> Any:
-    """A metrics or baseline file; unreadable or not JSON is one line naming it."""
-    from fss.errors import UserError
-
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise UserError(f"{path}: not valid JSON ({e})") from None
+REWRITE = "rewrite it with: fss gate update"
 
 
-def read_baseline(path: Path) -> dict[str, float]:
-    from fss.errors import UserError
-
+def _baseline_file(path: Path) -> dict[str, Any]:
+    """The baseline's ``{"profile", "tolerances", "metrics"}``; one line naming the file
+    when it is no baseline: not JSON, no metrics mapping, a value that is no finite
+    number, a name that does not end in a gated metric."""
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no baseline (create it with: fss gate update)")
-    d = read_json(path)
-    metrics = d.get("metrics") if isinstance(d, dict) else None
+    d = read_json(path, REWRITE)
+    metrics = d["metrics"] if isinstance(d, dict) and "metrics" in d else None
     if not isinstance(metrics, dict):
         raise UserError(f"{path}: malformed baseline: expected {{\"metrics\": {{name: number}}}}"
-                        " (rewrite it with: fss gate update)")
+                        f" ({REWRITE})")
     bad = [k for k, v in metrics.items() if _num(v) is None or not math.isfinite(v)]
     if bad:
         raise UserError(f"{path}: malformed baseline: metrics.{bad[0]} = {metrics[bad[0]]!r} "
                         "is not a finite number")
-    return {k: float(v) for k, v in metrics.items()}
+    for k in metrics:
+        try:
+            gate_kind(k)
+        except UserError as e:
+            raise UserError(f"{path}: metrics.{e} ({REWRITE})") from None
+    profile = d["profile"] if "profile" in d else None
+    return {"profile": profile, "metrics": {k: float(v) for k, v in metrics.items()}}
+
+
+def read_baseline(path: Path) -> dict[str, float]:
+    return _baseline_file(path)["metrics"]

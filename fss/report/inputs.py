@@ -7,7 +7,6 @@ file lies is params' ``paths`` (``fss.paths``), never spelled here."""
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +22,7 @@ from fss.evaluation.results import (
     read_recognition,
     read_training,
 )
+from fss.io import read_json
 from fss.paths import PathsParams, read_paths
 from fss.report.cells import REFERENCES, _get
 from fss.report.summaries import (
@@ -91,16 +91,11 @@ def trained_rows(params: Mapping[str, Any], metrics: Path | None = None) -> list
 OURS = "ours"   # our scores' key in the official-CUT benchmark's file (paths.official_cut)
 
 def _json(path: Path) -> dict | None:
+    """A JSON object of the tree, or None: no file, or not an object (a damaged file
+    is ``read_json``'s one line)."""
     if not path.is_file():
         return None
-    from fss.errors import UserError
-
-    try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
-    except ValueError as e:  # JSONDecodeError, UnicodeDecodeError: a damaged file
-        raise UserError(f"{path}: not valid JSON ({' '.join(str(e).split())}); rerun the "
-                        "stage that writes it") from None
+    data = read_json(path)
     return data if isinstance(data, dict) else None
 
 
