@@ -31,8 +31,10 @@ def compose_params(out: Path, overrides: list[str], conf_dir: Path = Path("conf"
     with atomic_file(out) as tmp:
         try:
             compose_and_dump(tmp, str(conf_dir.resolve()), None, "config", "", overrides)
-        # (UnicodeDecodeError: a conf file that is not text; Hydra lets it through)
-        except (HydraException, OmegaConfBaseException, YAMLError, UnicodeDecodeError) as e:
+        # (UnicodeDecodeError: a conf file that is not text; ValueError: an override
+        # Hydra's defaults list cannot apply, e.g. deleting a list-valued row; Hydra lets
+        # both through)
+        except (HydraException, OmegaConfBaseException, YAMLError, ValueError) as e:
             raise ParamsError(f"{out} (not written): "
                               f"{composition_problem(e, conf_dir, overrides)}") from None
         try:  # a bad override (-S train.lr=abc) writes nothing
@@ -101,7 +103,10 @@ def composition_problem(e: BaseException, conf_dir: Path, overrides: list[str]) 
         if m:
             why = _first_line(str(_innermost(e))) or m.group(2)
             return f"{conf_dir / m.group(1)}.yaml: does not compose ({why})"
-    return f"{conf_dir}: does not compose ({_first_line(str(e)) or e.__class__.__name__})"
+    why = _first_line(str(e)) or e.__class__.__name__
+    if given := next((o for o in overrides if f"input_line={o!r}" in str(e)), None):
+        return f"-S {given!r}: does not compose ({why.split(' : ')[0]})"
+    return f"{conf_dir}: does not compose ({why})"
 
 
 def _shown(path: Path, conf_dir: Path) -> str:

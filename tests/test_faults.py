@@ -223,6 +223,9 @@ CASES = [
      "-S 'train.foo=1': conf/ has no key train.foo"),
     ("params-override-not-parsed", lambda t: _compose(t, "train.lr"),
      "-S 'train.lr': not a valid override"),
+    # (Hydra raises a plain ValueError for this one, from inside its defaults list)
+    ("params-delete-a-row", lambda t: _compose(t, "~row@rows.rcs=[cut,rcs]"),
+     "-S '~row@rows.rcs=[cut,rcs]': does not compose (Config group override deletion"),
     ("params-interpolation-missing", lambda t: _compose(t, "train.lr=${nope}"),
      "${nope} names no key"),
     ("params-out-is-a-folder", lambda t: _compose(t, out="conf"), "conf: is a folder"),
