@@ -11,7 +11,6 @@ it). Pure, no torch (the report and the gate import it)."""
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -496,11 +495,9 @@ def _check_schema(d: Any, schema: str, what: str, stage: str, where: str) -> Non
 
 
 def _read(path: Path) -> Any:
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ResultsError(f"{path}: not valid JSON ({' '.join(str(e).split())}); rerun the "
-                           "stage that writes it") from None
+    from fss.io import read_json
+
+    return read_json(path, error=ResultsError)
 
 
 def _quad(v: Any) -> tuple[float, float, float, float]:

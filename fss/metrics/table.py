@@ -93,20 +93,6 @@ def gated() -> dict[str, Metric]:
     return {k: m for k, m in METRICS.items() if m.tolerance is not None}
 
 
-def gate_kind(name: str) -> Metric:
-    """The metric a gate entry measures, by the last part of its dotted name
-    ('fss/seed0.cuhk.ssim' -> ssim, 'pretrain_rcs.test_face_iou' -> iou): the exact
-    key first, else the longest key the name starts or ends with."""
-    last = name.rsplit(".", 1)[-1]
-    table = gated()
-    if last in table:
-        return table[last]
-    for k in sorted(table, key=len, reverse=True):
-        if last.startswith(k) or last.endswith(k):
-            return table[k]
-    raise KeyError(f"{name}: no gated metric in fss.metrics.table matches")
-
-
 def ablation_keys() -> tuple[str, ...]:
     """The metrics an ablation step is tested on: every per-image metric and rank-1 that
     has an interval (FID has no per-image value to resample)."""
