@@ -575,10 +575,11 @@ def test_baseline_json_is_read_strictly(tmp_path):
     from fss.errors import UserError
     from fss.evaluation.metric_gate import read_baseline
 
-    (tmp_path / "b.json").write_text(json.dumps({"metrics": {"a": 1.5, "b": 2}}))
-    assert read_baseline(tmp_path / "b.json") == {"a": 1.5, "b": 2.0}
-    (tmp_path / "b.json").write_text('{"metrics": {"a": NaN}}')
-    with pytest.raises(UserError, match="metrics.a = nan"):
+    (tmp_path / "b.json").write_text(json.dumps({"metrics": {"photo.cuhk.fid": 1.5,
+                                                             "masks.all.iou": 1}}))
+    assert read_baseline(tmp_path / "b.json") == {"photo.cuhk.fid": 1.5, "masks.all.iou": 1.0}
+    (tmp_path / "b.json").write_text('{"metrics": {"photo.cuhk.fid": NaN}}')
+    with pytest.raises(UserError, match="metrics.photo.cuhk.fid = nan"):
         read_baseline(tmp_path / "b.json")
 
 

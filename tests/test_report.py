@@ -733,3 +733,33 @@ def test_report_reads_only_the_seeds_params_declare(tmp_path):
     # params that are not a complete set (a hand-made tree): every seed present is read
     (root / "params.yaml").write_text(yaml.safe_dump({"ablation": ["cut"]}))
     assert load_inputs(root, PATHS).rows["cut"].seeds == (0, 1, 2)
+
+
+def test_a_seed_of_another_profile_is_warned_of(tree):
+    """The seeds of one row disagree on profile and size: the report says the numbers
+    mix setups (a summary over the seeds names neither)."""
+    m = tree / "metrics"
+    other = _metrics("fss", "trained", 64.0, 0.64, 20.0, seed=1)
+    _write(m / "fss" / "seed1.json", {**other, "profile": "cpu_long", "image_size": 2 * SIZE})
+    text = write_report(tree, tree / "reports").read_text()
+    assert ("**Warning:** the metrics files come from profile(s) cpu, cpu_long but "
+            "params.yaml says cpu") in text
+    assert f"image size(s) {SIZE}, {2 * SIZE} but params.yaml says {SIZE}" in text
+
+
+def test_a_step_without_a_finite_difference_is_not_a_claim_tested(tree):
+    """A damaged ablation file (NaN where a difference should be): the cell is a dash
+    and the step is not counted among the paper's claims tested."""
+    from fss.report.inputs import load_inputs
+    from fss.report.tables import claimed_steps
+
+    steps, cells = claimed_steps(load_inputs(tree).ablation)
+    bad = json.loads(json.dumps(ABLATION))
+    bad["pairs"][0]["subsets"]["cuhk"]["ssim"] = {"diff": float("nan"), "ci": [0.0, 1.0],
+                                                  "significant": False}
+    _write(tree / "metrics" / "ablation_tests.json", bad)
+    steps_nan, cells_nan = claimed_steps(load_inputs(tree).ablation)
+    assert (len(steps_nan), cells_nan) == (len(steps) - 1, cells - 1)
+    text = write_report(tree, tree / "reports").read_text()
+    line = _line(text.split("## Are the ablation steps real?", 1)[1], "CUT → W/ RCS | CUHK")
+    assert "nan" not in line and "| — |" in line

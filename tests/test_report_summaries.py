@@ -61,8 +61,18 @@ def test_a_subset_or_profile_not_every_run_has_is_left_out():
     r = RowResults.of([_record(0, 100.0, 0.6, ("cuhk", "ar")),
                        _record(1, 90.0, 0.6, ("cuhk",), profile="cpu_long", size=128)], [0, 1])
     assert set(r.subsets) == {"cuhk"} and r.group("ar") is None
-    assert r.profile is None            # the runs disagree: no one profile to name
-    assert r.image_size == 96.0         # the mean: the report warns on a size not params'
+    # the runs disagree: no one profile or size to name, both kept for the report's warning
+    assert r.profile is None and r.profiles == ("cpu", "cpu_long")
+    assert r.image_size is None and r.image_sizes == (64, 128)
+
+
+def test_a_non_finite_interval_is_no_interval():
+    rec = _record(0, 100.0, 0.6)
+    bad = EvaluationRecord.from_json({**rec.to_json(), "all": {
+        "n": 6, "ssim": 0.6, "ssim_ci": [float("nan"), float("nan")], "fid": float("nan")}},
+        "f.json")
+    g = RowResults.of([bad], [0]).group("all")
+    assert g.ci("ssim") is None and g.value("fid") is None and g.value("ssim") == 0.6
 
 
 def _training(seed, seconds, device="cpu"):
@@ -95,6 +105,7 @@ def test_other_files_parse_to_what_the_tables_ask():
                                     "cuhk": {"n": 3, "face_iou": 0.91, "hair_iou": 0.7}}}},
                                "rcs.json")
     assert rcs.ious["test"].value("face_iou") == 0.9 and "train" not in rcs.ious
+    assert RcsResults.from_json({"epochs": 3}, "rcs.json") is None   # no test IoU: no maps
     assert rcs.test_subsets["cuhk"].value("n") == 3 and rcs.size == (64, 64)
     cut = FidelityScores.from_json({"config": "c", "subsets": {
         "ar": {"fid": 150.0, "psnr": 17.0, "note": "x"}}}, "ref.json")
@@ -121,7 +132,8 @@ def test_other_files_parse_to_what_the_tables_ask():
     (Sweep.from_json, {"points": [{"value": 1}]}, "points[0]: not a point (value, seeds)"),
     (Sweep.from_json, {"points": [{"value": 1, "seeds": {"a": {}}}]}, "seed 'a' is not"),
     (FidelityScores.from_json, {"subsets": [1]}, "subsets: not scores per subset"),
-    (RcsResults.from_json, {"by_subset": {"test": []}}, "by_subset.test: not IoUs per subset"),
+    (RcsResults.from_json, {"test_face_iou": 0.9, "by_subset": {"test": []}},
+     "by_subset.test: not IoUs per subset"),
 ])
 def test_a_file_not_of_the_shape_is_one_line_naming_it(reader, data, words):
     with pytest.raises(ResultsError) as e:

@@ -72,7 +72,7 @@ class Scores:
                    None if d.get("n_train") is None else _count(d["n_train"], f"{where}: n_train"))
 
     def flat(self) -> dict[str, Any]:
-        """The flat dict the file holds and the report's tables take."""
+        """The flat dict the file holds."""
         out: dict[str, Any] = {"n": self.n, **self.values}
         out |= {f"{k}_ci": [lo, hi] for k, (lo, hi) in self.intervals.items()}
         if self.n_train is not None:
@@ -117,8 +117,8 @@ class EvaluationRecord:
         return {"schema": EVALUATION_SCHEMA, **self.flat()}
 
     def flat(self) -> dict[str, Any]:
-        """The record as one dict (the report summarises seeds over these; MLflow logs
-        them): ``{"row", "kind", ..., "subsets": {s: {...}}, "all": {...}}``."""
+        """The record as one dict (the file's content without its schema; MLflow logs
+        it): ``{"row", "kind", ..., "subsets": {s: {...}}, "all": {...}}``."""
         out: dict[str, Any] = {"row": self.row, "kind": self.kind, "seed": self.seed,
                                "profile": self.profile, "image_size": self.image_size,
                                "epochs": self.epochs,

@@ -49,15 +49,6 @@ def fmt(value: Any, decimals: int) -> str:
     return DASH if v is None else f"{v:.{decimals}f}"
 
 
-def _pair(v: Any) -> tuple[float, float] | None:
-    """``[lo, hi]`` of finite numbers, or None."""
-    if isinstance(v, Sequence) and not isinstance(v, str) and len(v) == 2:
-        lo, hi = _num(v[0]), _num(v[1])
-        if lo is not None and hi is not None:
-            return lo, hi
-    return None
-
-
 def cell(m: Numbers | None, key: str, decimals: int, scale: float = 1.0) -> str:
     """One number of ours, the same way in every table: ``mean ± std`` when the row ran
     several seeds, else ``value [lo, hi]`` with its bootstrap interval over test images,

@@ -202,25 +202,32 @@ def _recognition(path: Path) -> RecognitionResults | None:
 
 def _fidelity(path: Path, key: str | None = None) -> FidelityScores | None:
     """Official CUT's scores (the committed reference), or ours scored alike (``key``
-    ``ours`` of the benchmark's file); None when the file or the key is missing."""
+    ``ours`` of the benchmark's file); None when the file, the key or its scores per
+    subset are missing (the table then says 'not run')."""
     d = _json(path)
     if d is not None and key is not None:
-        d = d[key] if key in d else None
-    return None if d is None else FidelityScores.from_json(d, f"{path}" + (f": {key}" if key
-                                                                       else ""))
+        d = d[key] if isinstance(d[key] if key in d else None, dict) else None
+    if d is None or "subsets" not in d:
+        return None
+    return FidelityScores.from_json(d, f"{path}" + (f": {key}" if key else ""))
+
+
+def _has_points(d: dict | None) -> bool:
+    return d is not None and isinstance(d["points"] if "points" in d else None, list)
 
 
 def load_curves(folder: Path) -> dict[str, dict[str, dict[int, Curve]]]:
     """``folder/<profile>/<row>/seed<k>.json``, every profile present (the budget curves
-    are made on their own profile, e.g. cpu_long, and read by any report)."""
-    out: dict[str, dict[str, dict[int, dict]]] = {}
+    are made on their own profile, e.g. cpu_long, and read by any report); a JSON file
+    there with no ``points`` list is no curve and is left out."""
+    out: dict[str, dict[str, dict[int, Curve]]] = {}
     if not folder.is_dir():
         return out
     for prof in sorted(p for p in folder.iterdir() if p.is_dir()):
         rows = {row.name: runs for row in sorted(r for r in prof.iterdir() if r.is_dir())
                 if (runs := {s: Curve.from_json(d, str(f))
                              for s, f in seed_paths(prof, row.name).items()
-                             if (d := _json(f)) is not None})}
+                             if _has_points(d := _json(f))})}
         if rows:
             out[prof.name] = rows
     return out
@@ -262,8 +269,7 @@ def load_inputs(root: Path, paths: PathsParams | None = None) -> Inputs:
         recognition=_recognition(at.recognition),
         floor=_reference(at.fid_floor),
         ablation=ablation,
-        rcs=(RcsResults.from_json(rcs, str(at.rcs_metrics))
-             if rcs is not None and "test_face_iou" in rcs else None),
+        rcs=None if rcs is None else RcsResults.from_json(rcs, str(at.rcs_metrics)),
         # the files the download and align stages write inside their folders
         alignment=_json(at.aligned / "metrics.json"),
         source=source,
@@ -273,7 +279,8 @@ def load_inputs(root: Path, paths: PathsParams | None = None) -> Inputs:
         official_cut_reference=_fidelity(at.official_cut_reference),
         official_cut=_fidelity(at.official_cut, OURS),
         curves=load_curves(at.curves),
+        # (a JSON file there with no points list is no export and is left out)
         sweeps={f.stem: Sweep.from_json(d, str(f)) for f in sorted(at.sweeps.glob("*.json"))
-                if (d := _json(f)) is not None} if at.sweeps.is_dir() else {},
+                if _has_points(d := _json(f))} if at.sweeps.is_dir() else {},
         paths=paths,
     )

@@ -73,22 +73,21 @@ def weights_hash(name: str) -> str:
     return short_hash(name) if name in REGISTRY else "missing"
 
 
-def _values(rows: Rows, key: str) -> list[Any]:
-    # _text: a mean over seeds (128.0) must still match params' 128
-    return sorted({_text(v) for m in rows.values()
-                   if m is not None and (v := getattr(m, key)) is not None})
+def _values(rows: Rows, key: str) -> list[str]:
+    """Every value the rows' runs name (``profiles``, ``image_sizes``), as text."""
+    return sorted({_text(v) for m in rows.values() if m is not None for v in getattr(m, key)})
 
 
 def run_profile(inp: Inputs) -> tuple[str, list[str]]:
     """The profile that produced the metrics, and warnings where files disagree."""
     declared = str(_get(inp.params, "meta.profile", "unknown"))
     warnings = []
-    profiles = _values(inp.rows, "profile")
+    profiles = _values(inp.rows, "profiles")
     if len(profiles) > 1 or (profiles and profiles[0] != declared):
         warnings.append(f"the metrics files come from profile(s) {', '.join(profiles)} "
                         f"but params.yaml says {declared}: numbers from different setups "
                         "are mixed below")
-    sizes = _values(inp.rows, "image_size")
+    sizes = _values(inp.rows, "image_sizes")
     size = _text(_get(inp.params, "align.size"))
     if len(sizes) > 1 or (sizes and sizes[0] != size):
         warnings.append(f"the metrics files were computed at image size(s) {', '.join(sizes)} "

@@ -69,7 +69,7 @@ class Numbers:
         if len(runs) == 1:
             values, intervals = runs[0]
             return cls({k: float(v) for k, v in values.items() if _finite(v)}, {},
-                       dict(intervals))
+                       {k: ci for k, ci in intervals.items() if all(map(_finite, ci))})
         means, stds = {}, {}
         for k in runs[0][0]:
             vals = [r[0][k] if k in r[0] else None for r in runs]
@@ -117,9 +117,18 @@ class RowResults:
     seeds: tuple[int, ...]
     subsets: Mapping[str, Group]
     all: Group | None = None
-    profile: str | None = None       # when every run says the same
-    image_size: float | None = None
-    epochs: float | None = None
+    profiles: tuple[str, ...] = ()      # every profile and size its runs name, so that
+    image_sizes: tuple[int, ...] = ()   # the report can warn of a mix
+    epochs: float | None = None         # the mean over its runs
+
+    @property
+    def profile(self) -> str | None:
+        """The profile of every run; None when they name none, or several."""
+        return self.profiles[0] if len(self.profiles) == 1 else None
+
+    @property
+    def image_size(self) -> int | None:
+        return self.image_sizes[0] if len(self.image_sizes) == 1 else None
 
     def group(self, subset: str) -> Group | None:
         """``all`` or one subset's group; None when the file has no numbers for it."""
@@ -138,8 +147,8 @@ class RowResults:
         alls = [r.all for r in records]
         return cls(records[0].row, tuple(seeds), subsets,
                    Group.of(alls) if all(a is not None for a in alls) else None,  # type: ignore[arg-type]
-                   _shared_text(r.profile for r in records),
-                   _shared_number(r.image_size for r in records),
+                   tuple(sorted({r.profile for r in records if r.profile is not None})),
+                   tuple(sorted({r.image_size for r in records if r.image_size is not None})),
                    _shared_number(r.epochs for r in records))
 
 
@@ -202,11 +211,6 @@ class RecognitionResults:
     detectable: Mapping[str, Numbers]
     seeds: Mapping[str, tuple[int, ...]]
 
-    def section(self, name: str) -> Mapping[str, Numbers]:
-        if name not in PROBE_SETS:
-            raise KeyError(name)
-        return getattr(self, name)
-
     @classmethod
     def of(cls, rec: RecognitionRecord) -> RecognitionResults:
         sections, seeds = {}, {}
@@ -258,8 +262,11 @@ class RcsResults:
     size: tuple[int, ...] | None
 
     @classmethod
-    def from_json(cls, d: Any, where: str) -> RcsResults:
+    def from_json(cls, d: Any, where: str) -> RcsResults | None:
+        """The IoUs; None for a file of another kind (no test face IoU)."""
         d = _mapping(d, where, "the RCS metrics")
+        if "test_face_iou" not in d:
+            return None
         ious = {}
         for split in ("test", "train"):
             vals = {k: d[f"{split}_{k}"] for k in ("face_iou", "hair_iou")
@@ -300,8 +307,7 @@ class FidelityScores:
                            "scores per subset")
         return cls({str(s): Numbers(_numbers(v, f"{where}: subsets.{s}", FIDELITY_METRICS))
                     for s, v in subsets.items()},
-                   str(d["config"]) if "config" in d else None,
-                   str(d["scoring"]) if "scoring" in d else None)
+                   _text(_opt(d, "config")), _text(_opt(d, "scoring")))
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ training, RCS maps). Pure: typed results (``summaries``) in, markdown out."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -82,8 +83,7 @@ ABLATION_MISSING = "No ablation tests: the ablation_tests stage has not run."
 
 def size_note(rows: Rows) -> str:
     """The size the metrics were computed at, and whether it is the paper's."""
-    sizes = sorted({int(m.image_size) for m in rows.values()
-                    if m is not None and m.image_size})
+    sizes = sorted({s for m in rows.values() if m is not None for s in m.image_sizes})
     if not sizes:
         return ""
     txt = ", ".join(f"{s}×{s}" for s in sizes)
@@ -460,8 +460,12 @@ def paper_step(a: str, b: str, subset: str) -> str:
 
 
 def _test(p: AblationStep, group: str, key: str) -> StepTest | None:
+    """One tested metric of a step; None when not tested (or not a finite difference,
+    as a damaged file may hold: it is neither shown nor counted as a claim tested)."""
     by = p.tests[group] if group in p.tests else {}
-    return by[key] if key in by else None
+    t = by[key] if key in by else None
+    finite = t is not None and all(math.isfinite(x) for x in (t.diff, *t.ci))
+    return t if finite else None
 
 
 def seed_levels(tests: AblationTestsRecord) -> bool:
