@@ -332,6 +332,15 @@ def _groups(d: Mapping[str, Any], where: str) -> dict[str, dict[str, float]]:
     return out
 
 
+def _points(d: Mapping[str, Any], where: str, plural: str, one: str
+            ) -> list[Mapping[str, Any]]:
+    """A file's ``points``: a list of mappings, or one line naming the place."""
+    pts = d["points"] if "points" in d else None
+    if not isinstance(pts, list):
+        raise ResultsError(f"{where}: points is not a list of {plural}")
+    return [_mapping(p, f"{where}: points[{i}]", one) for i, p in enumerate(pts)]
+
+
 @dataclass(frozen=True)
 class Curve:
     """The curve stage's file of one run: a point per snapshot, in iteration order."""
@@ -342,12 +351,8 @@ class Curve:
     @classmethod
     def from_json(cls, d: Any, where: str) -> Curve:
         d = _mapping(d, where, "a budget curve")
-        pts = d["points"] if "points" in d else None
-        if not isinstance(pts, list):
-            raise ResultsError(f"{where}: points is not a list of snapshots")
         points = []
-        for i, p in enumerate(pts):
-            p = _mapping(p, f"{where}: points[{i}]", "a snapshot's scores")
+        for i, p in enumerate(_points(d, where, "snapshots", "a snapshot's scores")):
             it = p["iteration"] if "iteration" in p else None
             if not isinstance(it, int) or isinstance(it, bool):
                 raise ResultsError(f"{where}: points[{i}].iteration is not a count ({it!r})")
@@ -390,13 +395,9 @@ class Sweep:
     @classmethod
     def from_json(cls, d: Any, where: str) -> Sweep:
         d = _mapping(d, where, "a sweep export")
-        pts = d["points"] if "points" in d else None
-        if not isinstance(pts, list):
-            raise ResultsError(f"{where}: points is not a list of experiments")
         points = []
-        for i, p in enumerate(pts):
+        for i, p in enumerate(_points(d, where, "experiments", "an experiment")):
             at = f"{where}: points[{i}]"
-            p = _mapping(p, at, "an experiment")
             if "value" not in p or not isinstance(_opt(p, "seeds"), Mapping):
                 raise ResultsError(f"{at}: not a point (value, seeds)")
             seeds = {}
