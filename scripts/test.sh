@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 VENV=${FSS_VENV:-.venv}
 "$VENV/bin/ruff" check .
-"$VENV/bin/python" -m pytest -q "$@"
+# the slowest tests are listed, so CI shows where its time goes
+"$VENV/bin/python" -m pytest -q --durations=15 "$@"
