@@ -290,15 +290,13 @@ def check(root: Path, baseline_path: Path, params_path: Path | None = None) -> V
     from fss.paths import read_paths
     from fss.runs import run_name
 
-    baseline = _baseline_file(baseline_path)
-    base = baseline["metrics"]
+    base, base_profile = _baseline_file(baseline_path)
     params_file = params_path or root / "params.yaml"
     at = read_paths(params_file).under(root)
     every = evaluations(at.metrics)
     collect(at, every=every)  # every metrics file read (a damaged one is named) before params
     params = read_params(params_file)
     profile = params.meta.profile
-    base_profile = baseline["profile"]
     if base_profile is not None and base_profile != profile:
         raise UserError(f"{baseline_path}: a baseline of profile '{base_profile}', but "
                         f"{params_file} is profile '{profile}'")
@@ -320,8 +318,8 @@ def write_baseline(current: dict[str, float], path: Path, profile: str) -> None:
 REWRITE = "rewrite it with: fss gate update"
 
 
-def _baseline_file(path: Path) -> dict[str, Any]:
-    """The baseline's ``{"profile", "tolerances", "metrics"}``; one line naming the file
+def _baseline_file(path: Path) -> tuple[dict[str, float], str | None]:
+    """The baseline's metrics and the profile it names; one line naming the file
     when it is no baseline: not JSON, no metrics mapping, a value that is no finite
     number, a name that does not end in a gated metric."""
     if not path.is_file():
@@ -341,8 +339,8 @@ def _baseline_file(path: Path) -> dict[str, Any]:
         except UserError as e:
             raise UserError(f"{path}: metrics.{e} ({REWRITE})") from None
     profile = d["profile"] if "profile" in d else None
-    return {"profile": profile, "metrics": {k: float(v) for k, v in metrics.items()}}
+    return {k: float(v) for k, v in metrics.items()}, profile
 
 
 def read_baseline(path: Path) -> dict[str, float]:
-    return _baseline_file(path)["metrics"]
+    return _baseline_file(path)[0]
