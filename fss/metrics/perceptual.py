@@ -64,6 +64,27 @@ def load_vgg16_convs(net: nn.Module, state: dict[str, torch.Tensor] | None = Non
     return net
 
 
+@contextmanager
+def _no_random_init() -> Iterator[None]:
+    """Build a network without drawing its random initial weights: torch.nn.init's
+    fills do nothing while it lasts. Only for nets whose every used weight is loaded
+    right after (the VGG16 trunks below; their unused classifier stays uninitialised
+    memory): drawing VGG16's 138 M random weights took ~1.1 s per net in every
+    evaluation, for values that were overwritten at once."""
+    import torch.nn.init as init
+
+    names = ("uniform_", "normal_", "constant_", "kaiming_uniform_", "kaiming_normal_",
+             "xavier_uniform_", "xavier_normal_", "zeros_", "ones_", "trunc_normal_")
+    real = {n: getattr(init, n) for n in names}
+    for n in names:
+        setattr(init, n, lambda tensor, *_, **__: tensor)
+    try:
+        yield
+    finally:
+        for n, f in real.items():
+            setattr(init, n, f)
+
+
 def build_lpips(state: dict[str, torch.Tensor] | None = None) -> nn.Module:
     """lpips.LPIPS(net='vgg') with a randomly built trunk (no torchvision download),
     then the registry's VGG16 in its slices; the linear layers ship with the package."""
@@ -73,7 +94,8 @@ def build_lpips(state: dict[str, torch.Tensor] | None = None) -> nn.Module:
 
     with warnings.catch_warnings():  # lpips passes torchvision the old `pretrained=`
         warnings.filterwarnings("ignore", category=UserWarning, module="torchvision")
-        model = lpips.LPIPS(net="vgg", pnet_rand=True, verbose=False)
+        with _no_random_init():
+            model = lpips.LPIPS(net="vgg", pnet_rand=True, verbose=False)
     load_vgg16_convs(model.net, state)
     return model.eval()
 
@@ -104,7 +126,7 @@ def build_dists(state: dict[str, torch.Tensor] | None = None) -> nn.Module:
     (read from the package folder, not from ``sys.prefix`` as its constructor does)."""
     from DISTS_pytorch import DISTS_pt
 
-    with _no_torchvision_download():
+    with _no_torchvision_download(), _no_random_init():
         model = DISTS_pt.DISTS(load_weights=False)
     load_vgg16_convs(model, state)
     ab = torch.load(Path(DISTS_pt.__file__).parent / "weights.pt", map_location="cpu",
