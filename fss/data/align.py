@@ -12,7 +12,6 @@ from typing import Annotated, Literal
 
 import numpy as np
 from pydantic import Field
-from skimage.transform import SimilarityTransform, warp
 
 from fss.config import Fraction, NonNegInt, PosFloat, PosInt
 
@@ -80,6 +79,8 @@ def apply_points(matrix: np.ndarray, pts: np.ndarray) -> np.ndarray:
 def warp_image(image: np.ndarray, matrix: np.ndarray, size: int, fill: float | None) -> np.ndarray:
     """Warp ``image`` (HxW or HxWxC uint8) into a ``size`` square; ``fill`` None
     replicates the border (photo backgrounds), a number paints it (sketch paper)."""
+    from skimage.transform import SimilarityTransform, warp  # (0.4 s: only the align stage)
+
     tform = SimilarityTransform(matrix=matrix)
     kw = {"mode": "edge"} if fill is None else {"mode": "constant", "cval": float(fill)}
     out = warp(image.astype(np.float64), tform.inverse, output_shape=(size, size),

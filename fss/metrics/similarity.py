@@ -9,7 +9,6 @@ reported before; kept for continuity."""
 from __future__ import annotations
 
 import numpy as np
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 # scikit-image sizes the Gaussian window as 2 * round(truncate * sigma) + 1 with
 # truncate 3.5: 11 pixels for sigma 1.5, so its mean leaves out a 5-pixel border.
@@ -29,6 +28,10 @@ def _ssim(fake: np.ndarray, real: np.ndarray, region: np.ndarray | None, win: in
     """Inside ``region``: the mean of the SSIM map over the region's pixels, leaving out
     the window's border exactly as scikit-image's own mean does (so an all-true region
     gives the plain SSIM)."""
+    # (scikit-image's metrics import scipy.stats, ~1 s: paid only where SSIM is computed,
+    # not by every stage that reads params)
+    from skimage.metrics import structural_similarity
+
     _check(fake, real)
     if region is None:
         return float(structural_similarity(real, fake, data_range=255, **options))
@@ -53,6 +56,8 @@ def ssim_skimage(fake: np.ndarray, real: np.ndarray, region: np.ndarray | None =
 def psnr(fake: np.ndarray, real: np.ndarray, region: np.ndarray | None = None) -> float:
     """scikit-image's PSNR (data range 255); inside ``region`` from the MSE over the
     region's pixels. Identical images give +inf, as scikit-image does."""
+    from skimage.metrics import peak_signal_noise_ratio
+
     _check(fake, real)
     if region is None:
         return float(peak_signal_noise_ratio(real, fake, data_range=255))
