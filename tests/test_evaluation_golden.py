@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pytest
 import torch
 from PIL import Image
 
@@ -103,7 +102,7 @@ def _same(a, b) -> bool:
         return a == b
     if isinstance(a, list | tuple) or isinstance(b, list | tuple):
         return (isinstance(a, list | tuple) and isinstance(b, list | tuple)
-                and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b)))
+                and len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True)))
     if math.isnan(a) or math.isnan(b):
         return math.isnan(a) and math.isnan(b)
     return math.isclose(a, b, rel_tol=REL, abs_tol=ABS)
