@@ -57,6 +57,10 @@ TABLE = {
     "train.snapshot_every=603": train(*ABLATION, *BASELINES) | CURVES | {"report"},
     # official CUT's unpaired target: a row feature, so only that row retrains
     "row@rows.cut=[cut,unpaired]": train("cut"),
+    # a second seed: only its runs (and what reads every run) are new; seed 0 stays cached
+    "train.seeds=[0,1]": ({f"{stage}@{r}-1" for r in ABLATION for stage in ("train", "evaluate")}
+                          | {c.replace("-0", "-1") for c in CURVES}
+                          | {"recognize", "ablation_tests", "report"}),
     "recognize.margin=16": {"recognize"},
     "rcs.epochs=3": {"pretrain_rcs"},
     "align.size=128": ({"align", "pretrain_rcs", "fid_reference", "recognize", "report"}
