@@ -126,12 +126,14 @@ def check_geometry(align: AlignParams, model: ModelParams) -> None:
                           f"doubles it back), e.g. {align.size // step * step or step}")
     # Shapes only, so a one-channel-wide net on the CPU (a few ms; the meta device's
     # first use imported torch._dynamo, 2.3 s in every process that reads params).
-    d = PatchDiscriminator(1, replace(model.discriminator(), ndf=1))
-    try:
-        with torch.no_grad():
-            patches = d(torch.zeros(1, 1, align.size, align.size)).shape[-1]
-    except (RuntimeError, ValueError):  # a layer got too little (instance norm: 1x1)
-        patches = 0
+    # (fork_rng: reading params must not move torch's global random stream)
+    with torch.random.fork_rng(devices=[]):
+        d = PatchDiscriminator(1, replace(model.discriminator(), ndf=1))
+        try:
+            with torch.no_grad():
+                patches = d(torch.zeros(1, 1, align.size, align.size)).shape[-1]
+        except (RuntimeError, ValueError):  # a layer got too little (instance norm: 1x1)
+            patches = 0
     if patches < 1:
         raise ParamsError(f"model.n_layers_d = {model.n_layers_d} with align.size = "
                           f"{align.size}: the discriminator's layers leave too little of the "

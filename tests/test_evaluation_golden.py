@@ -28,32 +28,50 @@ SUBSETS = ("cuhk", "ar")
 REL, ABS = 1e-4, 1.5e-4
 
 
-def _pairs(root: Path) -> Path:
-    """Two subsets of 3 test and 2 training pairs of drawn faces at SIZE px, face and
-    hair maps for the region scores; the splits CSV."""
+INPUTS = REPO / "tests" / "data" / "golden_pairs"   # committed: the pixels are fixed
+
+
+def _draw_inputs(root: Path) -> None:
+    """Two subsets of 3 test and 2 training pairs of drawn faces at SIZE px, with face
+    and hair maps for the region scores: how the committed INPUTS were made (only run
+    when they are absent and FSS_UPDATE_GOLDEN is set; Pillow's drawing may change)."""
     from fss.data.synthetic import draw_photo, draw_sketch, random_face
     from fss.io import save_png
 
     rng = np.random.default_rng(7)
-    rows = []
-    (root / "maps").mkdir(parents=True)
+    root.mkdir(parents=True)
     face = np.zeros((SIZE, SIZE), np.uint8)
     face[20:56, 16:48] = 230
     hair = np.zeros((SIZE, SIZE), np.uint8)
     hair[4:24, 10:54] = 200
-    for subset in SUBSETS:
-        for split, n in (("train", 2), ("test", 3)):
-            for i in range(n):
-                pid = f"{subset}-{split}-{i}"
-                f = random_face(rng)
-                photo = draw_photo(f, rng).resize((SIZE, SIZE), Image.BICUBIC)
-                sketch = draw_sketch(f, rng).convert("L").resize((SIZE, SIZE), Image.BICUBIC)
-                save_png(root / f"{pid}_photo.png", np.asarray(photo.convert("RGB")))
-                save_png(root / f"{pid}_sketch.png", np.asarray(sketch))
-                save_png(root / "maps" / f"{pid}_face.png", face)
-                save_png(root / "maps" / f"{pid}_hair.png", hair)
-                rows.append((pid, subset, split, str(root / f"{pid}_photo.png"),
-                             str(root / f"{pid}_sketch.png")))
+    save_png(root / "face.png", face)
+    save_png(root / "hair.png", hair)
+    for pid, _, _ in _ids():
+        f = random_face(rng)
+        photo = draw_photo(f, rng).resize((SIZE, SIZE), Image.BICUBIC)
+        sketch = draw_sketch(f, rng).convert("L").resize((SIZE, SIZE), Image.BICUBIC)
+        save_png(root / f"{pid}_photo.png", np.asarray(photo.convert("RGB")))
+        save_png(root / f"{pid}_sketch.png", np.asarray(sketch))
+
+
+def _ids() -> list[tuple[str, str, str]]:
+    return [(f"{subset}-{split}-{i}", subset, split) for subset in SUBSETS
+            for split, n in (("train", 2), ("test", 3)) for i in range(n)]
+
+
+def _pairs(root: Path) -> Path:
+    """The splits CSV of the committed pairs, and every pair's face / hair map."""
+    import shutil
+
+    if not INPUTS.is_dir() and os.environ.get("FSS_UPDATE_GOLDEN"):
+        _draw_inputs(INPUTS)
+    (root / "maps").mkdir(parents=True)
+    rows = []
+    for pid, subset, split in _ids():
+        shutil.copy(INPUTS / "face.png", root / "maps" / f"{pid}_face.png")
+        shutil.copy(INPUTS / "hair.png", root / "maps" / f"{pid}_hair.png")
+        rows.append((pid, subset, split, str(INPUTS / f"{pid}_photo.png"),
+                     str(INPUTS / f"{pid}_sketch.png")))
     csv = root / "splits.csv"
     pd.DataFrame(rows, columns=["id", "subset", "split", "photo", "sketch"]).to_csv(
         csv, index=False)
@@ -108,6 +126,20 @@ def _same(a, b) -> bool:
     return math.isclose(a, b, rel_tol=REL, abs_tol=ABS)
 
 
+def _versions() -> str:
+    """The packages the numbers come from: an upgrade of one moves them legitimately."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = []
+    for name in ("torch", "numpy", "scipy", "scikit-image", "clean-fid", "piq", "lpips",
+                 "DISTS_pytorch", "pillow"):
+        try:
+            out.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            out.append(f"{name} absent")
+    return ", ".join(out)
+
+
 def test_evaluation_numbers_are_the_committed_ones(tmp_path, weights_dir):
     got = json.loads(json.dumps(_score(tmp_path)))      # the JSON the stage would write
     if os.environ.get("FSS_UPDATE_GOLDEN"):
@@ -117,7 +149,8 @@ def test_evaluation_numbers_are_the_committed_ones(tmp_path, weights_dir):
     g, w = dict(_leaves(got)), dict(_leaves(want))
     assert sorted(g) == sorted(w), f"keys differ: {sorted(set(g) ^ set(w))}"
     moved = [f"{k}: {w[k]} -> {g[k]}" for k in sorted(w) if not _same(g[k], w[k])]
-    assert not moved, "evaluation numbers moved:\n" + "\n".join(moved)
+    assert not moved, ("evaluation numbers moved (with " + _versions() + "):\n"
+                       + "\n".join(moved))
     # What the file pins is a real evaluation: FID, KID, every per-image metric and the
     # region scores, per subset and over all, for a generator and a reference.
     for name in ("generator", "photo"):

@@ -137,3 +137,20 @@ def test_a_row_that_would_make_a_false_dependency_is_refused(tmp_path, override,
     with pytest.raises(ParamsError, match="not written") as e:
         compose_params(out, [override], conf_dir=REPO / "conf")
     assert words in str(e.value) and not out.exists()
+
+
+def test_reading_params_leaves_torchs_random_stream_alone():
+    """The shape checks build small nets (drawing random weights): a stage that seeds
+    torch and then reads params must get the same draws as one that reads first."""
+    import torch
+
+    from fss.models.generator import GeneratorParams
+    from fss.params import read_params
+    from fss.training.config import encoder_layers
+
+    torch.manual_seed(0)
+    want = torch.rand(3)
+    torch.manual_seed(0)
+    read_params(REPO / "params.yaml")
+    encoder_layers(GeneratorParams(n_blocks=2, ngf=5))   # a size no other test caches
+    assert torch.equal(torch.rand(3), want)

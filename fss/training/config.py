@@ -32,9 +32,12 @@ def encoder_layers(p: GeneratorParams) -> int:
     off a one-channel-wide generator (the count does not depend on the width): one
     source, ~10 ms. (On the meta device the first build imported torch._dynamo, 2.3 s
     in every process that reads params.)"""
+    import torch
+
     from fss.models.generator import ResnetGenerator
 
-    return ResnetGenerator(3, 1, replace(p, ngf=1)).n_encoder_layers
+    with torch.random.fork_rng(devices=[]):  # the global random stream stays where it was
+        return ResnetGenerator(3, 1, replace(p, ngf=1)).n_encoder_layers
 Beta = Annotated[float, Field(ge=0, lt=1)]
 
 
