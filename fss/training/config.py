@@ -24,8 +24,6 @@ PRECISIONS = ("auto", "fp32", "bf16")  # no fp16: it would need a GradScaler
 CHANNELS_LAST = ("auto", "always", "never")
 
 
-
-
 @cache
 def encoder_layers(p: GeneratorParams) -> int:
     """How many layers the generator's encoder has (the NCE layers index them), read
@@ -38,6 +36,8 @@ def encoder_layers(p: GeneratorParams) -> int:
 
     with torch.random.fork_rng(devices=[]):  # the global random stream stays where it was
         return ResnetGenerator(3, 1, replace(p, ngf=1)).n_encoder_layers
+
+
 Beta = Annotated[float, Field(ge=0, lt=1)]
 
 
